@@ -1,0 +1,3 @@
+from licensectl.cli.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""The root command: global options, sub-command groups, and the one place errors
+become an `Error:` line and an exit code.
+
+Start-up matters for a CLI that scripts call thousands of times: nothing here imports
+SQLAlchemy/SQLModel; commands import the service layer when they run.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from licensectl import __version__
+from licensectl.cli import customer, license, partner, search, transfer
+from licensectl.cli.context import Application
+from licensectl.cli.output import Environment, Output, OutputFormat
+from licensectl.errors import ExitStatus, LicensectlError
+
+# Options that may stand anywhere on the command line (CLI.md: before or after the
+# command). Those taking a value are listed with True.
+GLOBAL_OPTIONS: dict[str, bool] = {
+    "--profile": True,
+    "--db": True,
+    "-o": True,
+    "--output": True,
+    "--yes": False,
+    "--no-input": False,
+    "--quiet": False,
+    "--debug": False,
+}
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move global options found after the command to the front, where Click wants them."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if arg.startswith("-o") and not arg.startswith("--") and len(arg) > 2:
+            front.append(arg)  # -ojson
+        elif name in GLOBAL_OPTIONS:
+            front.append(arg)
+            if GLOBAL_OPTIONS[name] and "=" not in arg and i + 1 < len(args):
+                front.append(args[i + 1])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+class RootGroup(TyperGroup):
+    """Hoists global options and turns every failure into one `Error:` line."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv or _env_debug()
+        app: Application | None = None
+        out = Output(OutputFormat.TABLE, quiet=False, env=Environment())
+        code: int = ExitStatus.OK
+        try:
+            obj = extra.pop("obj", None)
+            if isinstance(obj, Environment):
+                obj = Application(env=obj)
+            extra["obj"] = obj if obj is not None else Application()
+            app = extra["obj"]
+            result = super().main(
+                args=argv,
+                prog_name=prog_name or "licensectl",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+            code = result if isinstance(result, int) else ExitStatus.OK
+        except LicensectlError as exc:
+            if debug:
+                out.traceback(traceback.format_exc())
+            out.error(exc.message)
+            code = exc.exit_code
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except typer.Abort:
+            out.error("interrupted; nothing was changed")
+            code = ExitStatus.INTERRUPTED
+        except KeyboardInterrupt:
+            out.error("interrupted; nothing was changed")
+            code = ExitStatus.INTERRUPTED
+        except typer.TyperException as exc:
+            # Typer's (vendored Click) parse errors: unknown option, bad value, …
+            code = int(getattr(exc, "exit_code", ExitStatus.USAGE))
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            out.error(message + (hint if code == ExitStatus.USAGE else ""))
+        except BrokenPipeError:
+            # `licensectl license list | head`: the reader left; that is not an error.
+            code = ExitStatus.OK
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if debug:
+                out.traceback(traceback.format_exc())
+            out.error(
+                f"internal error: {type(exc).__name__}: {exc}. This is a bug: please report "
+                "it (run with --debug for the traceback)"
+            )
+            code = ExitStatus.ERROR
+        finally:
+            if app is not None:
+                app.close()
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _env_debug() -> bool:
+    from licensectl.cli.context import env_flag
+
+    return env_flag("LICENSECTL_DEBUG")
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"licensectl {__version__}\n")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=RootGroup,
+    name="licensectl",
+    help="Administer SmartServer licenses: partners, customers, licenses, transfers, search.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", envvar="LICENSECTL_PROFILE", help="Profile to use (a local store)."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="LICENSECTL_DB",
+            help="Store for this run: a SQLite path, sqlite:///PATH or postgresql+psycopg://…",
+        ),
+    ] = None,
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "-o", "--output", envvar="LICENSECTL_OUTPUT", case_sensitive=False,
+            help="Output format.",
+        ),
+    ] = OutputFormat.TABLE,
+    yes: Annotated[bool, typer.Option("--yes", help="Answer yes to confirmations.")] = False,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never prompt; fail with exit 2 instead.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars or status lines.")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="LICENSECTL_DEBUG", help="Full traceback on errors."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    application = ctx.obj if isinstance(ctx.obj, Application) else Application()
+    application.output_format = output
+    application.yes = yes
+    application.no_input = no_input
+    application.quiet = quiet
+    application.debug = debug
+    application.db = db
+    application.profile = profile
+    ctx.obj = application
+
+
+app.add_typer(partner.app, name="partner")
+app.add_typer(customer.app, name="customer")
+app.add_typer(license.app, name="license")
+app.add_typer(search.app, name="search")
+transfer.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point."""
+    command = typer.main.get_command(app)
+    code = command.main(args=argv, prog_name="licensectl", standalone_mode=False)
+    return int(code) if isinstance(code, int) else 0

@@ -1,0 +1,81 @@
+"""The Application object every command receives through the Typer context."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import typer
+
+from licensectl.cli.output import Environment, Output, OutputFormat
+from licensectl.errors import Interrupted, UsageError
+
+if TYPE_CHECKING:
+    from licensectl.service import LocalBackend
+
+
+@dataclass
+class Application:
+    output_format: OutputFormat = OutputFormat.TABLE
+    yes: bool = False
+    no_input: bool = False
+    quiet: bool = False
+    debug: bool = False
+    db: str | None = None
+    profile: str | None = None
+    env: Environment = field(default_factory=Environment)
+    _backend: LocalBackend | None = None
+
+    @property
+    def out(self) -> Output:
+        return Output(self.output_format, quiet=self.quiet, env=self.env)
+
+    def backend(self) -> LocalBackend:
+        """The store this run talks to, opened on first need (imports the DB stack)."""
+        if self._backend is None:
+            from licensectl import config
+            from licensectl.service import LocalBackend
+            from licensectl.store.url import normalize_db_url
+
+            profile = None if self.db else config.get_profile(self.profile)
+            if self.db:
+                url = normalize_db_url(self.db)
+            elif profile is not None and profile.db:
+                url = normalize_db_url(profile.db)
+            elif profile is not None and profile.url:
+                raise UsageError(
+                    f"profile {profile.name!r} is a remote API profile; this version of "
+                    "licensectl serves local stores only"
+                )
+            else:
+                url = config.default_db_url()
+            self._backend = LocalBackend.open(
+                url, default_partner=profile.partner if profile else None
+            )
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+    def confirm(self, question: str, *, what: str) -> None:
+        """Ask on a terminal; `--yes` skips; no terminal or `--no-input` → exit 2."""
+        if self.yes:
+            return
+        if self.no_input or not self.env.stdin_isatty:
+            reason = "--no-input was given" if self.no_input else "there is no terminal to ask"
+            raise UsageError(f"{what} needs confirmation and {reason}: pass --yes to go ahead")
+        if not self.out.confirm(question):
+            raise Interrupted(f"{what} cancelled; nothing was changed")
+
+
+def get_app(ctx: typer.Context) -> Application:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Application), "the root callback sets up the Application"
+    return obj
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")

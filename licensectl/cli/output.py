@@ -1,0 +1,202 @@
+"""All terminal output: the one renderer of tables, JSON, JSONL and CSV.
+
+This is the only module that imports Rich (ruff's banned-api enforces it). Data goes
+to stdout; status lines, warnings, progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console  # noqa: TID251
+from rich.markup import escape  # noqa: TID251
+from rich.table import Table  # noqa: TID251
+from rich.tree import Tree  # noqa: TID251
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+Getter = Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str | Getter
+    justify: str = "left"
+    #: Hide when the terminal is narrow.
+    optional: bool = False
+
+    def value(self, row: dict[str, Any]) -> Any:
+        return self.key(row) if callable(self.key) else row.get(self.key)
+
+
+@dataclass
+class Environment:
+    """The streams and terminal facts a command runs with; tests swap these."""
+
+    stdin_isatty: bool = field(default_factory=lambda: sys.stdin.isatty())
+    stdout_isatty: bool = field(default_factory=lambda: sys.stdout.isatty())
+    stderr_isatty: bool = field(default_factory=lambda: sys.stderr.isatty())
+
+
+def to_data(item: Any) -> Any:
+    """A pydantic model (or list of them) → plain JSON-able data, contract keys intact."""
+    if hasattr(item, "model_dump"):
+        return item.model_dump(mode="json")
+    if isinstance(item, list | tuple):
+        return [to_data(i) for i in item]
+    return item
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+class Output:
+    def __init__(self, fmt: OutputFormat, *, quiet: bool, env: Environment) -> None:
+        self.format = fmt
+        self.quiet = quiet
+        self.env = env
+
+    # Consoles are made per call: CliRunner swaps sys.stdout for each invocation.
+    def _out(self) -> Console:
+        width = None if self.env.stdout_isatty else shutil.get_terminal_size((200, 24)).columns
+        return Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False)
+
+    def _err(self) -> Console:
+        return Console(file=sys.stderr, stderr=True, highlight=False)
+
+    # --- stderr ---------------------------------------------------------------
+
+    def status(self, message: str) -> None:
+        if not self.quiet:
+            self._err().print(escape(message))
+
+    def warn(self, message: str) -> None:
+        self._err().print(f"[yellow]Warning:[/yellow] {escape(message)}")
+
+    def error(self, message: str) -> None:
+        # One line, always; soft_wrap keeps Rich from breaking it at the terminal width.
+        self._err().print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
+
+    def traceback(self, text: str) -> None:
+        sys.stderr.write(text)
+
+    # --- stdout -------------------------------------------------------------------
+
+    def raw(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def ids(self, item: Any, ids: Iterable[str]) -> None:
+        """A create command: bare IDs in table mode (for `$(…)`), the object otherwise."""
+        if self.format is OutputFormat.TABLE:
+            for i in ids:
+                self.raw(f"{i}\n")
+        else:
+            self.document(item)
+
+    def document(self, item: Any, *, columns: Sequence[Column] | None = None, title: str | None = None) -> None:
+        """One object: JSON document, a JSONL line, a one-row CSV, or a vertical table."""
+        data = to_data(item)
+        if self.format is OutputFormat.JSON:
+            self.raw(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        elif self.format is OutputFormat.JSONL:
+            self.raw(json.dumps(data, ensure_ascii=False) + "\n")
+        elif self.format is OutputFormat.CSV:
+            self._csv([data], columns)
+        else:
+            self.record(data, title=title)
+
+    def listing(self, items: Sequence[Any], *, columns: Sequence[Column], title: str | None = None, empty: str = "nothing found") -> None:
+        rows = [to_data(i) for i in items]
+        if self.format is OutputFormat.JSON:
+            self.raw(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        elif self.format is OutputFormat.JSONL:
+            for row in rows:
+                self.raw(json.dumps(row, ensure_ascii=False) + "\n")
+        elif self.format is OutputFormat.CSV:
+            self._csv(rows, columns)
+        elif not rows:
+            self.status(empty)
+        else:
+            self.table(rows, columns, title=title)
+
+    def table(self, rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, title: str | None = None, err: bool = False) -> None:
+        table = Table(title=title, title_justify="left", show_lines=False)
+        for c in columns:
+            table.add_column(c.header, justify=c.justify, overflow="fold")  # type: ignore[arg-type]
+        for row in rows:
+            table.add_row(*(escape(_cell(c.value(row))) for c in columns))
+        (self._err() if err else self._out()).print(table)
+
+    def record(self, data: dict[str, Any], *, title: str | None = None, err: bool = False) -> None:
+        """A single object as a two-column key/value table (nested lists left out)."""
+        table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold")
+        table.add_column(overflow="fold")
+        for key, value in data.items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                continue
+            table.add_row(escape(key), escape(_cell(value)))
+        (self._err() if err else self._out()).print(table)
+
+    def tree(self, label: str, children: dict[str, list[str]], labels: dict[str, str], root: str) -> None:
+        """Render lineage: `children` maps an ID to its successors' IDs."""
+        tree = Tree(escape(label))
+
+        def add(node: Tree, key: str) -> None:
+            for child in children.get(key, []):
+                add(node.add(escape(labels[child])), child)
+
+        add(tree.add(escape(labels[root])), root)
+        self._out().print(tree)
+
+    def heading(self, text: str) -> None:
+        self._out().print(f"[bold]{escape(text)}[/bold]")
+
+    def _csv(self, rows: Sequence[dict[str, Any]], columns: Sequence[Column] | None) -> None:
+        # CSV carries every key (the contract keys), not just the table's columns;
+        # nested values are JSON-encoded so a spreadsheet still gets one cell each.
+        keys: list[str] = list(rows[0].keys()) if rows else [
+            c.key for c in columns or () if isinstance(c.key, str)
+        ]
+        writer = csv.writer(sys.stdout, lineterminator="\r\n")
+        writer.writerow(keys)
+        for row in rows:
+            writer.writerow([_csv_cell(row.get(k)) for k in keys])
+        sys.stdout.flush()
+
+    # --- prompts ----------------------------------------------------------------
+
+    def confirm(self, question: str) -> bool:
+        return self._err().input(f"{escape(question)} [y/N]: ").strip().lower() in ("y", "yes")
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value

@@ -1,0 +1,33 @@
+"""`licensectl partner …`: the vendor's partners (system integrators)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from licensectl.cli.context import get_app
+from licensectl.cli.views import PARTNER_COLUMNS
+
+app = typer.Typer(help="Partners: the system integrators that buy licenses.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Partner name (unique).")],
+    email: Annotated[str | None, typer.Option("--email", help="Contact email.")] = None,
+) -> None:
+    """Add a partner; prints its name."""
+    application = get_app(ctx)
+    partner = application.backend().partner_add(name, email=email)
+    application.out.ids(partner, [partner.name])
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List partners."""
+    application = get_app(ctx)
+    application.out.listing(
+        application.backend().partner_list(), columns=PARTNER_COLUMNS, empty="no partners yet"
+    )

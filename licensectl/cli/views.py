@@ -1,0 +1,76 @@
+"""Table columns and list helpers shared by several command groups."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from licensectl.cli.context import Application
+from licensectl.cli.output import Column
+
+if TYPE_CHECKING:
+    from licensectl.models import LicensePage
+
+
+def _owner(row: dict[str, Any]) -> str:
+    return f"{row['customer']}" if row.get("customer_id") else "My Inventory"
+
+
+def _term(row: dict[str, Any]) -> str:
+    return f"{row['term_months']} mo" if row.get("term_months") else ""
+
+
+LICENSE_COLUMNS = [
+    Column("License ID", "license_id"),
+    Column("Type", "type"),
+    Column("Devices", "devices", justify="right"),
+    Column("Qty", "quantity", justify="right"),
+    Column("Free", "free_copies", justify="right"),
+    Column("Term", _term),
+    Column("PO", "purchase_order"),
+    Column("Line", "po_line", justify="right"),
+    Column("Status", "status"),
+    Column("Partner", "partner"),
+    Column("Owner", _owner),
+    Column("Parent", "parent_id"),
+    Column("Created", "created_at"),
+]
+
+PARTNER_COLUMNS = [
+    Column("Name", "name"),
+    Column("Email", "email"),
+    Column("Created", "created_at"),
+]
+
+CUSTOMER_COLUMNS = [
+    Column("Customer ID", "customer_id"),
+    Column("Name", "name"),
+    Column("Partner", "partner"),
+    Column("Emails", lambda r: ", ".join(r.get("emails") or [])),
+    Column("Created", "created_at"),
+]
+
+EVENT_COLUMNS = [
+    Column("At", "at"),
+    Column("Actor", "actor"),
+    Column("Action", "action"),
+    Column("License ID", "license_id"),
+    Column("Details", "details"),
+]
+
+ACTIVATION_COLUMNS = [
+    Column("Install code", "install_code"),
+    Column("Copies", "copies", justify="right"),
+    Column("Mode", "mode"),
+    Column("Activated", "activated_at"),
+    Column("Maintenance expires", "maintenance_expires"),
+    Column("Maintenance", "maintenance_status"),
+]
+
+
+def emit_license_page(app: Application, page: LicensePage, *, limit: int | None, title: str | None = None) -> None:
+    app.out.listing(page.items, columns=LICENSE_COLUMNS, title=title, empty="no licenses match")
+    if page.next_after is not None:
+        app.out.warn(
+            f"showing the first {limit} licenses; more exist. Use --all for everything, "
+            f"or --after {page.next_after} for the next page"
+        )

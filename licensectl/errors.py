@@ -1,0 +1,97 @@
+"""The exception tree. Every error licensectl reports carries its exit code.
+
+This module imports nothing from licensectl (or anything heavy) so that any layer,
+including the CLI before it has touched a store, may raise and catch these.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    CONFLICT = 4
+    AUTH = 5
+    REMOTE = 6
+    INVALID_DATA = 7
+    INTERRUPTED = 130
+
+
+class LicensectlError(Exception):
+    """Base class: a failure we can explain to the user in one line."""
+
+    exit_status: ExitStatus = ExitStatus.ERROR
+    #: A stable machine-readable kind, used by the server and batch results.
+    kind: str = "error"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.exit_status)
+
+
+class UsageError(LicensectlError):
+    """Malformed argument, missing required choice, or a prompt that cannot be shown."""
+
+    exit_status = ExitStatus.USAGE
+    kind = "usage"
+
+
+class NotFoundError(LicensectlError):
+    exit_status = ExitStatus.NOT_FOUND
+    kind = "not_found"
+
+
+class ConflictError(LicensectlError):
+    """A domain rule refused the change; nothing was written."""
+
+    exit_status = ExitStatus.CONFLICT
+    kind = "conflict"
+
+
+class AuthError(LicensectlError):
+    exit_status = ExitStatus.AUTH
+    kind = "auth"
+
+
+class RemoteError(LicensectlError):
+    exit_status = ExitStatus.REMOTE
+    kind = "remote"
+
+
+class InvalidDataError(LicensectlError):
+    """A bad import/batch file or a malformed or tampered activation file."""
+
+    exit_status = ExitStatus.INVALID_DATA
+    kind = "invalid_data"
+
+
+class Interrupted(LicensectlError):
+    """Interrupted, or a confirmation declined."""
+
+    exit_status = ExitStatus.INTERRUPTED
+    kind = "interrupted"
+
+
+ERRORS_BY_KIND: dict[str, type[LicensectlError]] = {
+    cls.kind: cls
+    for cls in (
+        LicensectlError,
+        UsageError,
+        NotFoundError,
+        ConflictError,
+        AuthError,
+        RemoteError,
+        InvalidDataError,
+        Interrupted,
+    )
+}

@@ -1,0 +1,259 @@
+"""SQLModel tables and the *Public read models every backend returns.
+
+Tables keep surrogate integer keys for joins and paging; the public identifiers
+(Customer ID, License ID) are UUID text columns with unique indexes. Names and
+purchase orders also keep a case-folded key column, so look-ups and prefix searches
+are plain index range scans on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from licensectl.domain import (
+    ActivationMode,
+    LicenseStatus,
+    LicenseType,
+    MaintenanceStatus,
+    utcnow,
+)
+
+
+def format_utc(value: datetime) -> str:
+    """ISO 8601 UTC with a Z, to the second (CLI.md: `2026-11-29T10:15:00Z`)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+UtcDateTime = Annotated[datetime, PlainSerializer(format_utc, return_type=str, when_used="json")]
+
+
+def _enum(cls: type[StrEnum]) -> SAEnum:
+    """Store an enum by its value (`capacity`), not its Python name, as plain text."""
+    return SAEnum(
+        cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+# --- tables ---------------------------------------------------------------------
+
+
+class Partner(SQLModel, table=True):
+    __tablename__ = "partner"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200, unique=True)
+    email: str | None = Field(default=None, max_length=254)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+    __table_args__ = (UniqueConstraint("partner_id", "name_key", name="uq_customer_partner_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(max_length=36, unique=True)
+    partner_id: int = Field(foreign_key="partner.id", index=True)
+    name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CustomerEmail(SQLModel, table=True):
+    __tablename__ = "customer_email"
+    __table_args__ = (
+        UniqueConstraint("customer_pk", "email_key", name="uq_customer_email"),
+        Index("ix_customer_email_key", "email_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_pk: int = Field(foreign_key="customer.id")
+    email: str = Field(max_length=254)
+    email_key: str = Field(max_length=254)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class License(SQLModel, table=True):
+    __tablename__ = "license"
+    __table_args__ = (
+        # The natural key of a purchased license: unique among originals only, since
+        # a transfer's successors repeat their ancestor's PO line (DOMAIN.md rule 2).
+        Index(
+            "uq_license_po_line",
+            "partner_id",
+            "po_key",
+            "po_line",
+            unique=True,
+            sqlite_where=text("parent_id IS NULL"),
+            postgresql_where=text("parent_id IS NULL"),
+        ),
+        Index("ix_license_po_key", "po_key", "seq"),
+        Index("ix_license_partner_seq", "partner_id", "seq"),
+        Index("ix_license_customer_seq", "customer_pk", "seq"),
+        Index("ix_license_parent", "parent_id"),
+    )
+
+    # seq orders licenses oldest first and drives keyset paging (`--after ID`).
+    seq: int | None = Field(default=None, primary_key=True)
+    license_id: str = Field(max_length=36, unique=True)
+    partner_id: int = Field(foreign_key="partner.id")
+    customer_pk: int | None = Field(default=None, foreign_key="customer.id")
+    type: LicenseType = Field(sa_type=_enum(LicenseType))
+    devices: int
+    quantity: int
+    term_months: int | None = None
+    purchase_order: str = Field(max_length=100)
+    po_key: str = Field(max_length=100)
+    po_line: int = 1
+    status: LicenseStatus = Field(default=LicenseStatus.AVAILABLE, sa_type=_enum(LicenseStatus))
+    # Copies bound to SmartServers right now; kept on the row so that status and
+    # free copies need no join and the activation check is a single-row lock.
+    active_copies: int = 0
+    parent_id: str | None = Field(default=None, max_length=36)
+    note: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SmartServer(SQLModel, table=True):
+    __tablename__ = "smartserver"
+
+    id: int | None = Field(default=None, primary_key=True)
+    install_code: str = Field(max_length=128, unique=True)
+    name: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Activation(SQLModel, table=True):
+    """Copies of one license bound to one SmartServer; copies 0 means returned."""
+
+    __tablename__ = "activation"
+    __table_args__ = (
+        UniqueConstraint("license_seq", "smartserver_id", name="uq_activation_license_server"),
+        Index("ix_activation_server", "smartserver_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    license_seq: int = Field(foreign_key="license.seq")
+    smartserver_id: int = Field(foreign_key="smartserver.id")
+    copies: int
+    mode: ActivationMode = Field(sa_type=_enum(ActivationMode))
+    activated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    maintenance_expires: datetime | None = Field(default=None, index=True)
+
+
+class Event(SQLModel, table=True):
+    """Append-only audit record: nothing ever updates or deletes a row here."""
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=64)
+    license_id: str | None = Field(default=None, max_length=36, index=True)
+    customer_id: str | None = Field(default=None, max_length=36, index=True)
+    partner_id: int | None = Field(default=None)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SchemaMigration(SQLModel, table=True):
+    __tablename__ = "schema_migration"
+
+    version: int = Field(primary_key=True)
+    name: str
+    applied_at: datetime = Field(default_factory=utcnow)
+
+
+# --- public read models ---------------------------------------------------------
+
+
+class PartnerPublic(SQLModel):
+    name: str
+    email: str | None
+    created_at: UtcDateTime
+
+
+class CustomerPublic(SQLModel):
+    customer_id: str
+    name: str
+    partner: str
+    emails: list[str]
+    created_at: UtcDateTime
+
+
+class ActivationPublic(SQLModel):
+    license_id: str
+    install_code: str
+    copies: int
+    mode: ActivationMode = Field(sa_type=_enum(ActivationMode))
+    activated_at: UtcDateTime
+    maintenance_expires: UtcDateTime | None
+    maintenance_status: MaintenanceStatus | None
+
+
+class LicensePublic(SQLModel):
+    license_id: str
+    type: LicenseType = Field(sa_type=_enum(LicenseType))
+    devices: int
+    quantity: int
+    free_copies: int
+    term_months: int | None
+    purchase_order: str
+    po_line: int
+    status: LicenseStatus
+    partner: str
+    customer_id: str | None
+    customer: str | None
+    parent_id: str | None
+    note: str | None
+    created_at: UtcDateTime
+
+
+class LicenseDetail(LicensePublic):
+    successors: list[str]
+    activations: list[ActivationPublic]
+
+
+class CustomerDetail(CustomerPublic):
+    licenses: list[LicensePublic]
+
+
+class EventPublic(SQLModel):
+    at: UtcDateTime
+    actor: str
+    action: str
+    license_id: str | None
+    customer_id: str | None
+    details: dict[str, Any]
+
+
+class LicenseHistory(SQLModel):
+    license: LicensePublic
+    ancestors: list[LicensePublic]
+    descendants: list[LicensePublic]
+    events: list[EventPublic]
+
+
+class TransferResult(SQLModel):
+    original: LicensePublic
+    transferred: LicensePublic
+    remainder: LicensePublic | None
+    dry_run: bool
+
+
+class LicensePage(SQLModel):
+    items: list[LicensePublic]
+    #: The last License ID of this page when more follow (pass it as `--after`).
+    next_after: str | None

@@ -1,0 +1,1 @@
+"""Where data lives: engines, sessions and schema for SQLite and PostgreSQL."""

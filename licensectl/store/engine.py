@@ -1,0 +1,110 @@
+"""Engines and transactions.
+
+Every read-check-write (a transfer, an activation) must be serialised: two processes
+transferring one license must not both succeed. On SQLite a write transaction starts
+with `BEGIN IMMEDIATE`, taking the database's write lock before anything is read; on
+PostgreSQL the service locks the rows it checks with `SELECT … FOR UPDATE`. Read-only
+work uses a plain deferred transaction, which WAL lets run beside a writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from licensectl.errors import LicensectlError, RemoteError
+from licensectl.store.url import redact_url
+
+BUSY_TIMEOUT_MS = 30_000
+_WRITE = "licensectl_write"
+
+
+class Store:
+    """One database: an engine plus the two kinds of transaction the service uses."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._write_engine = self.engine.execution_options(**{_WRITE: True})
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with _db_errors(self.url), Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A serialised read-check-write transaction, committed on success."""
+        with (
+            _db_errors(self.url),
+            Session(self._write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(url: str) -> Engine:
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        database = sa_url.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _sqlite_setup(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's begin event below; pysqlite's own
+        # implicit BEGIN would be DEFERRED and lose the race this module exists for.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextmanager
+def _db_errors(url: str) -> Iterator[None]:
+    """Map driver failures a user can act on to our errors; leave the rest as bugs."""
+    try:
+        yield
+    except LicensectlError:
+        raise
+    except OperationalError as exc:
+        orig = exc.orig
+        text = str(orig) if orig is not None else str(exc)
+        if "database is locked" in text:
+            raise RemoteError(
+                f"the store {redact_url(url)} stayed locked by another process for "
+                f"{BUSY_TIMEOUT_MS // 1000}s; try again"
+            ) from exc
+        if "unable to open database" in text or "connection" in text.lower():
+            raise RemoteError(
+                f"cannot open the store {redact_url(url)}: {text.strip().splitlines()[0]}"
+            ) from exc
+        raise
