@@ -23,6 +23,8 @@ INSTALL_CODE_MAX = 128
 #: Maintenance whose expiry is this close counts as "expiring" (decided in DOMAIN.md).
 EXPIRING_WINDOW_DAYS = 60
 MAINTENANCE_TERMS = (12, 36)
+#: Counts are stored as 32-bit integers (PostgreSQL INTEGER).
+COUNT_MAX = 2**31 - 1
 
 
 class LicenseType(StrEnum):
@@ -66,7 +68,8 @@ def utcnow() -> datetime:
 
 # --- value checks -----------------------------------------------------------------
 
-_EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL_RE = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -128,12 +131,11 @@ def check_license_values(
     *, type: LicenseType, devices: int, quantity: int, term_months: int | None, po_line: int
 ) -> None:
     """The shape rules of a purchased license (raise UsageError, exit 2)."""
-    if devices < 1:
-        raise UsageError("devices must be at least 1")
-    if quantity < 1:
-        raise UsageError("quantity must be at least 1")
-    if po_line < 1:
-        raise UsageError("PO line must be at least 1")
+    for what, value in (("devices", devices), ("quantity", quantity), ("PO line", po_line)):
+        if value < 1:
+            raise UsageError(f"{what} must be at least 1")
+        if value > COUNT_MAX:
+            raise UsageError(f"{what} must be at most {COUNT_MAX}")
     if type is LicenseType.MAINTENANCE:
         if term_months is None:
             raise UsageError("a maintenance license needs --term 12 or 36 (months)")
@@ -222,7 +224,7 @@ def add_months(day: date, months: int) -> date:
 def maintenance_expiry(activated_at: datetime, term_months: int) -> datetime:
     """Expiry = activation date + term (decided: terms count from activation)."""
     day = add_months(activated_at.date(), term_months)
-    return datetime.combine(day, activated_at.time())
+    return datetime.combine(day, activated_at.timetz())
 
 
 def maintenance_status(expires: datetime, *, now: datetime | None = None) -> MaintenanceStatus:

@@ -9,11 +9,10 @@ are plain index range scans on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import PlainSerializer
-from enum import StrEnum
-
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
@@ -39,9 +38,7 @@ UtcDateTime = Annotated[datetime, PlainSerializer(format_utc, return_type=str, w
 
 def _enum(cls: type[StrEnum]) -> SAEnum:
     """Store an enum by its value (`capacity`), not its Python name, as plain text."""
-    return SAEnum(
-        cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
-    )
+    return SAEnum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 # --- tables ---------------------------------------------------------------------

@@ -16,8 +16,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from licensectl import domain
 from licensectl.domain import (
@@ -128,10 +127,31 @@ class Backend(Protocol):
     def transfer(
         self, license_id: str, *, to: str, quantity: int | None = None, dry_run: bool = False
     ) -> TransferResult: ...
-    def search_customers(self, text: str, *, limit: int | None = DEFAULT_LIMIT) -> list[CustomerDetail]: ...
+    def search_customers(
+        self, text: str, *, limit: int | None = DEFAULT_LIMIT
+    ) -> list[CustomerDetail]: ...
     def search_po(
-        self, text: str, *, exact: bool = False, limit: int | None = DEFAULT_LIMIT, after: str | None = None
+        self,
+        text: str,
+        *,
+        exact: bool = False,
+        limit: int | None = DEFAULT_LIMIT,
+        after: str | None = None,
     ) -> LicensePage: ...
+
+
+def _insert(s: Session, row: Any, conflict: str) -> None:
+    """Insert one row; a unique-key race lost to another writer becomes a conflict.
+
+    The explicit checks before each insert give the precise message; this catches the
+    window between check and insert on PostgreSQL, where we lock rows, not the table.
+    The savepoint keeps the outer transaction usable for a clean rollback.
+    """
+    try:
+        with s.begin_nested():
+            s.add(row)
+    except IntegrityError:
+        raise ConflictError(conflict) from None
 
 
 class _DryRun(Exception):
@@ -229,9 +249,7 @@ class LocalBackend:
             key = domain.name_key(name.strip())
             found = session.exec(select(Partner).where(Partner.name_key == key)).first()
             if found is None:
-                raise NotFoundError(
-                    f"no partner named {name!r} (see 'licensectl partner list')"
-                )
+                raise NotFoundError(f"no partner named {name!r} (see 'licensectl partner list')")
             return found
         candidates = session.exec(select(Partner).limit(2)).all()
         if not candidates:
@@ -330,17 +348,25 @@ class LocalBackend:
             created_at=lic.created_at,
         )
 
-    def _licenses_public(self, session: Session, licenses: Sequence[License]) -> list[LicensePublic]:
+    def _licenses_public(
+        self, session: Session, licenses: Sequence[License]
+    ) -> list[LicensePublic]:
         """Convert many licenses with two extra queries in all, not two per license."""
         partner_ids = {lic.partner_id for lic in licenses}
         customer_pks = {lic.customer_pk for lic in licenses if lic.customer_pk is not None}
         partners = (
-            {p.id: p.name for p in session.exec(select(Partner).where(col(Partner.id).in_(partner_ids)))}
+            {
+                p.id: p.name
+                for p in session.exec(select(Partner).where(col(Partner.id).in_(partner_ids)))
+            }
             if partner_ids
             else {}
         )
         customers = (
-            {c.id: c for c in session.exec(select(Customer).where(col(Customer.id).in_(customer_pks)))}
+            {
+                c.id: c
+                for c in session.exec(select(Customer).where(col(Customer.id).in_(customer_pks)))
+            }
             if customer_pks
             else {}
         )
@@ -366,14 +392,15 @@ class LocalBackend:
             if s.exec(select(Partner.id).where(Partner.name_key == key)).first() is not None:
                 raise ConflictError(f"a partner named {name!r} already exists")
             partner = Partner(name=name, name_key=key, email=clean_email)
-            s.add(partner)
-            s.flush()
+            _insert(s, partner, f"a partner named {name!r} already exists")
             self._event(s, "partner.add", partner_id=partner.id, name=name, email=clean_email)
             return self._partner_public(partner)
 
     def partner_list(self) -> list[PartnerPublic]:
         with self._read() as s:
-            return [self._partner_public(p) for p in s.exec(select(Partner).order_by(col(Partner.id)))]
+            return [
+                self._partner_public(p) for p in s.exec(select(Partner).order_by(col(Partner.id)))
+            ]
 
     # --- customers --------------------------------------------------------------
 
@@ -391,7 +418,9 @@ class LocalBackend:
     ) -> CustomerPublic:
         key = domain.name_key(name)
         exists = s.exec(
-            select(Customer.customer_id).where(Customer.partner_id == p.id, Customer.name_key == key)
+            select(Customer.customer_id).where(
+                Customer.partner_id == p.id, Customer.name_key == key
+            )
         ).first()
         if exists is not None:
             raise ConflictError(
@@ -399,8 +428,7 @@ class LocalBackend:
             )
         assert p.id is not None
         customer = Customer(customer_id=domain.new_id(), partner_id=p.id, name=name, name_key=key)
-        s.add(customer)
-        s.flush()
+        _insert(s, customer, f"partner {p.name!r} already has a customer named {name!r}")
         assert customer.id is not None
         for email in emails:
             s.add(CustomerEmail(customer_pk=customer.id, email=email, email_key=email.casefold()))
@@ -472,7 +500,11 @@ class LocalBackend:
                 raise ConflictError(f"{address} is already a contact of customer {c.name!r}")
             s.add(CustomerEmail(customer_pk=c.id, email=address, email_key=address.casefold()))
             self._event(
-                s, "customer.email.add", customer_id=c.customer_id, partner_id=c.partner_id, email=address
+                s,
+                "customer.email.add",
+                customer_id=c.customer_id,
+                partner_id=c.partner_id,
+                email=address,
             )
             s.flush()
             return self._customer_public(s, c, self._partner_name(s, _Lookup(), c.partner_id))
@@ -548,15 +580,9 @@ class LocalBackend:
                 po_line=po_line,
                 note=clean_note,
             )
-            s.add(lic)
-            try:
-                s.flush()
-            except IntegrityError:
-                # Another writer won the same PO line between our check and insert
-                # (possible on PostgreSQL, where we lock rows, not the table).
-                raise ConflictError(
-                    f"purchase order {po!r} line {po_line} of partner {p.name!r} already exists"
-                ) from None
+            _insert(
+                s, lic, f"purchase order {po!r} line {po_line} of partner {p.name!r} already exists"
+            )
             self._event(
                 s,
                 "license.add",
@@ -572,9 +598,7 @@ class LocalBackend:
             )
             return self._license_public(lic, p.name, None)
 
-    def _page(
-        self, s: Session, stmt: Any, *, limit: int | None, after: str | None
-    ) -> LicensePage:
+    def _page(self, s: Session, stmt: Any, *, limit: int | None, after: str | None) -> LicensePage:
         if after is not None:
             anchor = s.exec(
                 select(License.seq).where(
@@ -618,13 +642,10 @@ class LocalBackend:
                 if filters.expiring_within < 0:
                     raise UsageError("--expiring-within must be 0 or more days")
                 horizon = utcnow() + timedelta(days=filters.expiring_within)
-                expiring = (
-                    select(Activation.license_seq)
-                    .where(
-                        Activation.copies > 0,
-                        col(Activation.maintenance_expires).is_not(None),
-                        col(Activation.maintenance_expires) <= horizon,
-                    )
+                expiring = select(Activation.license_seq).where(
+                    Activation.copies > 0,
+                    col(Activation.maintenance_expires).is_not(None),
+                    col(Activation.maintenance_expires) <= horizon,
                 )
                 stmt = stmt.where(col(License.seq).in_(expiring))
             return self._page(s, stmt, limit=limit, after=after)
@@ -685,7 +706,9 @@ class LocalBackend:
             frontier = [lic.license_id]
             while frontier:
                 children = s.exec(
-                    select(License).where(col(License.parent_id).in_(frontier)).order_by(col(License.seq))
+                    select(License)
+                    .where(col(License.parent_id).in_(frontier))
+                    .order_by(col(License.seq))
                 ).all()
                 descendants.extend(children)
                 frontier = [c.license_id for c in children]
@@ -775,7 +798,9 @@ class LocalBackend:
             .values(status=LicenseStatus.TRANSFERRED.value)
         )
         if retired.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConflictError(f"license {lic.license_id} was transferred by someone else just now")
+            raise ConflictError(
+                f"license {lic.license_id} was transferred by someone else just now"
+            )
         s.add(moved)
         if remainder is not None:
             s.add(remainder)
@@ -859,7 +884,9 @@ class LocalBackend:
 
     # --- search ------------------------------------------------------------------
 
-    def search_customers(self, text: str, *, limit: int | None = DEFAULT_LIMIT) -> list[CustomerDetail]:
+    def search_customers(
+        self, text: str, *, limit: int | None = DEFAULT_LIMIT
+    ) -> list[CustomerDetail]:
         needle = domain.name_key(" ".join(text.split()))
         if not needle:
             raise UsageError("search text must not be empty")

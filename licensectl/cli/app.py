@@ -61,7 +61,7 @@ def hoist_global_options(args: list[str]) -> list[str]:
 class RootGroup(TyperGroup):
     """Hoists global options and turns every failure into one `Error:` line."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         return super().parse_args(ctx, hoist_global_options(args))
 
     def main(  # type: ignore[override]
@@ -158,7 +158,9 @@ def root(
     ctx: typer.Context,
     profile: Annotated[
         str | None,
-        typer.Option("--profile", envvar="LICENSECTL_PROFILE", help="Profile to use (a local store)."),
+        typer.Option(
+            "--profile", envvar="LICENSECTL_PROFILE", help="Profile to use (a local store)."
+        ),
     ] = None,
     db: Annotated[
         str | None,
@@ -171,7 +173,10 @@ def root(
     output: Annotated[
         OutputFormat,
         typer.Option(
-            "-o", "--output", envvar="LICENSECTL_OUTPUT", case_sensitive=False,
+            "-o",
+            "--output",
+            envvar="LICENSECTL_OUTPUT",
+            case_sensitive=False,
             help="Output format.",
         ),
     ] = OutputFormat.TABLE,
@@ -179,14 +184,18 @@ def root(
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never prompt; fail with exit 2 instead.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars or status lines.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="No progress bars or status lines.")
+    ] = False,
     debug: Annotated[
         bool,
         typer.Option("--debug", envvar="LICENSECTL_DEBUG", help="Full traceback on errors."),
     ] = False,
-    version: Annotated[
+    version: Annotated[  # noqa: ARG001 - handled by its eager callback
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
     application = ctx.obj if isinstance(ctx.obj, Application) else Application()

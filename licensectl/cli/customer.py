@@ -10,7 +10,9 @@ from licensectl.cli.context import get_app
 from licensectl.cli.views import CUSTOMER_COLUMNS, LICENSE_COLUMNS
 
 app = typer.Typer(help="Customer/project accounts of a partner.", no_args_is_help=True)
-email_app = typer.Typer(help="Email contacts of a customer (each usable as a login).", no_args_is_help=True)
+email_app = typer.Typer(
+    help="Email contacts of a customer (each usable as a login).", no_args_is_help=True
+)
 app.add_typer(email_app, name="email")
 
 PartnerOpt = Annotated[
@@ -23,7 +25,9 @@ CustomerArg = Annotated[str, typer.Argument(help="Customer ID or name.")]
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Account name, e.g. P2022-0208 (unique per partner).")],
+    name: Annotated[
+        str, typer.Argument(help="Account name, e.g. P2022-0208 (unique per partner).")
+    ],
     partner: PartnerOpt = None,
     email: Annotated[
         list[str] | None, typer.Option("--email", help="Contact email (repeatable).")

@@ -15,7 +15,9 @@ from licensectl.cli.views import (
 )
 from licensectl.domain import Inventory, LicenseStatus, LicenseType
 
-app = typer.Typer(help="Licenses: add purchased ones, list, show, trace lineage.", no_args_is_help=True)
+app = typer.Typer(
+    help="Licenses: add purchased ones, list, show, trace lineage.", no_args_is_help=True
+)
 
 LicenseArg = Annotated[str, typer.Argument(help="License ID (UUID).")]
 LimitOpt = Annotated[
@@ -36,10 +38,13 @@ def add(
     ],
     devices: Annotated[int, typer.Option("--devices", help="Device count of one copy.")],
     partner: Annotated[
-        str | None, typer.Option("--partner", "-p", help="Partner (optional when the store has one).")
+        str | None,
+        typer.Option("--partner", "-p", help="Partner (optional when the store has one)."),
     ] = None,
     po_line: Annotated[int, typer.Option("--po-line", help="Line within the PO.")] = 1,
-    quantity: Annotated[int, typer.Option("--quantity", help="Copies (each for one SmartServer).")] = 1,
+    quantity: Annotated[
+        int, typer.Option("--quantity", help="Copies (each for one SmartServer).")
+    ] = 1,
     term: Annotated[
         int | None, typer.Option("--term", help="Maintenance term in months: 12 or 36.")
     ] = None,
@@ -63,23 +68,32 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    partner: Annotated[str | None, typer.Option("--partner", "-p", help="Only this partner's.")] = None,
+    partner: Annotated[
+        str | None, typer.Option("--partner", "-p", help="Only this partner's.")
+    ] = None,
     customer: Annotated[
         str | None, typer.Option("--customer", "-c", help="Only this customer's (ID or name).")
     ] = None,
     inventory: Annotated[
         Inventory | None,
-        typer.Option("--inventory", case_sensitive=False, help="mine = partner inventory; customer = customers'."),
+        typer.Option(
+            "--inventory",
+            case_sensitive=False,
+            help="mine = partner inventory; customer = customers'.",
+        ),
     ] = None,
     status: Annotated[
-        LicenseStatus | None, typer.Option("--status", case_sensitive=False, help="Only this status.")
+        LicenseStatus | None,
+        typer.Option("--status", case_sensitive=False, help="Only this status."),
     ] = None,
     type_: Annotated[
         LicenseType | None, typer.Option("--type", case_sensitive=False, help="Only this type.")
     ] = None,
     expiring_within: Annotated[
         int | None,
-        typer.Option("--expiring-within", min=0, metavar="DAYS", help="Maintenance expiring within DAYS."),
+        typer.Option(
+            "--expiring-within", min=0, metavar="DAYS", help="Maintenance expiring within DAYS."
+        ),
     ] = None,
     limit: LimitOpt = 100,
     all_: AllOpt = False,

@@ -89,10 +89,10 @@ class Output:
 
     def status(self, message: str) -> None:
         if not self.quiet:
-            self._err().print(escape(message))
+            self._err().print(escape(message), soft_wrap=True)
 
     def warn(self, message: str) -> None:
-        self._err().print(f"[yellow]Warning:[/yellow] {escape(message)}")
+        self._err().print(f"[yellow]Warning:[/yellow] {escape(message)}", soft_wrap=True)
 
     def error(self, message: str) -> None:
         # One line, always; soft_wrap keeps Rich from breaking it at the terminal width.
@@ -115,7 +115,9 @@ class Output:
         else:
             self.document(item)
 
-    def document(self, item: Any, *, columns: Sequence[Column] | None = None, title: str | None = None) -> None:
+    def document(
+        self, item: Any, *, columns: Sequence[Column] | None = None, title: str | None = None
+    ) -> None:
         """One object: JSON document, a JSONL line, a one-row CSV, or a vertical table."""
         data = to_data(item)
         if self.format is OutputFormat.JSON:
@@ -127,7 +129,14 @@ class Output:
         else:
             self.record(data, title=title)
 
-    def listing(self, items: Sequence[Any], *, columns: Sequence[Column], title: str | None = None, empty: str = "nothing found") -> None:
+    def listing(
+        self,
+        items: Sequence[Any],
+        *,
+        columns: Sequence[Column],
+        title: str | None = None,
+        empty: str = "nothing found",
+    ) -> None:
         rows = [to_data(i) for i in items]
         if self.format is OutputFormat.JSON:
             self.raw(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
@@ -141,7 +150,14 @@ class Output:
         else:
             self.table(rows, columns, title=title)
 
-    def table(self, rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, title: str | None = None, err: bool = False) -> None:
+    def table(
+        self,
+        rows: Sequence[dict[str, Any]],
+        columns: Sequence[Column],
+        *,
+        title: str | None = None,
+        err: bool = False,
+    ) -> None:
         table = Table(title=title, title_justify="left", show_lines=False)
         for c in columns:
             table.add_column(c.header, justify=c.justify, overflow="fold")  # type: ignore[arg-type]
@@ -151,7 +167,9 @@ class Output:
 
     def record(self, data: dict[str, Any], *, title: str | None = None, err: bool = False) -> None:
         """A single object as a two-column key/value table (nested lists left out)."""
-        table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+        table = Table(
+            title=title, title_justify="left", show_header=False, box=None, pad_edge=False
+        )
         table.add_column(style="bold")
         table.add_column(overflow="fold")
         for key, value in data.items():
@@ -160,7 +178,9 @@ class Output:
             table.add_row(escape(key), escape(_cell(value)))
         (self._err() if err else self._out()).print(table)
 
-    def tree(self, label: str, children: dict[str, list[str]], labels: dict[str, str], root: str) -> None:
+    def tree(
+        self, label: str, children: dict[str, list[str]], labels: dict[str, str], root: str
+    ) -> None:
         """Render lineage: `children` maps an ID to its successors' IDs."""
         tree = Tree(escape(label))
 
@@ -177,9 +197,11 @@ class Output:
     def _csv(self, rows: Sequence[dict[str, Any]], columns: Sequence[Column] | None) -> None:
         # CSV carries every key (the contract keys), not just the table's columns;
         # nested values are JSON-encoded so a spreadsheet still gets one cell each.
-        keys: list[str] = list(rows[0].keys()) if rows else [
-            c.key for c in columns or () if isinstance(c.key, str)
-        ]
+        keys: list[str] = (
+            list(rows[0].keys())
+            if rows
+            else [c.key for c in columns or () if isinstance(c.key, str)]
+        )
         writer = csv.writer(sys.stdout, lineterminator="\r\n")
         writer.writerow(keys)
         for row in rows:
@@ -189,7 +211,7 @@ class Output:
     # --- prompts ----------------------------------------------------------------
 
     def confirm(self, question: str) -> bool:
-        return self._err().input(f"{escape(question)} [y/N]: ").strip().lower() in ("y", "yes")
+        return self._err().input(escape(f"{question} [y/N]: ")).strip().lower() in ("y", "yes")
 
 
 def _csv_cell(value: Any) -> Any:

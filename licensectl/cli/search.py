@@ -16,7 +16,9 @@ app = typer.Typer(help="Search by customer name or purchase order.", no_args_is_
 def customer(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Part of a customer name (any case).")],
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many customers.")] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="At most this many customers.")
+    ] = 100,
     all_: Annotated[bool, typer.Option("--all", help="Every match.")] = False,
 ) -> None:
     """Customers whose name contains TEXT, each with its licenses."""
@@ -44,9 +46,13 @@ def po(
     exact: Annotated[bool, typer.Option("--exact", help="Only this exact PO.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 100,
     all_: Annotated[bool, typer.Option("--all", help="Every match.")] = False,
-    after: Annotated[str | None, typer.Option("--after", help="Rows after this License ID.")] = None,
+    after: Annotated[
+        str | None, typer.Option("--after", help="Rows after this License ID.")
+    ] = None,
 ) -> None:
     """Licenses whose PO starts with (or equals) TEXT, retired ones included and marked."""
     application = get_app(ctx)
-    page = application.backend().search_po(text, exact=exact, limit=None if all_ else limit, after=after)
+    page = application.backend().search_po(
+        text, exact=exact, limit=None if all_ else limit, after=after
+    )
     emit_license_page(application, page, limit=limit)

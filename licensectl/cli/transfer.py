@@ -15,13 +15,20 @@ def transfer(
     ctx: typer.Context,
     license_id: Annotated[str, typer.Argument(help="License ID to transfer.")],
     to: Annotated[
-        str, typer.Option("--to", help="Receiving customer: Customer ID, or name under the license's partner.")
+        str,
+        typer.Option(
+            "--to", help="Receiving customer: Customer ID, or name under the license's partner."
+        ),
     ],
     quantity: Annotated[
         int | None,
-        typer.Option("--quantity", min=1, help="Copies to move (default all); the rest stay with the sender."),
+        typer.Option(
+            "--quantity", min=1, help="Copies to move (default all); the rest stay with the sender."
+        ),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the result; change nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the result; change nothing.")
+    ] = False,
 ) -> None:
     """Transfer a license; prints the new License ID (and the remainder's for a partial one).
 
@@ -69,8 +76,11 @@ def _show_plan(application: object, plan: object, *, err: bool) -> None:
     ]
     if plan.remainder is not None:
         rows.append({"role": "remainder (sender)", **plan.remainder.model_dump(mode="json")})
-    columns = [Column("", "role"), *(c for c in LICENSE_COLUMNS if c.header != "Partner")]
-    title = "Transfer plan (dry run: nothing written)" if plan.dry_run and not err else "Transfer plan"
+    wanted = {"License ID", "Qty", "Status", "Owner"}
+    columns = [Column("", "role"), *(c for c in LICENSE_COLUMNS if c.header in wanted)]
+    title = (
+        "Transfer plan (dry run: nothing written)" if plan.dry_run and not err else "Transfer plan"
+    )
     application.out.table(rows, columns, title=title, err=err)
 
 

@@ -67,7 +67,9 @@ ACTIVATION_COLUMNS = [
 ]
 
 
-def emit_license_page(app: Application, page: LicensePage, *, limit: int | None, title: str | None = None) -> None:
+def emit_license_page(
+    app: Application, page: LicensePage, *, limit: int | None, title: str | None = None
+) -> None:
     app.out.listing(page.items, columns=LICENSE_COLUMNS, title=title, empty="no licenses match")
     if page.next_after is not None:
         app.out.warn(

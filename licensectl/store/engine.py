@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
-from licensectl.errors import LicensectlError, RemoteError
+from licensectl.errors import ConflictError, LicensectlError, RemoteError
 from licensectl.store.url import redact_url
 
 BUSY_TIMEOUT_MS = 30_000
@@ -62,7 +62,12 @@ def make_engine(url: str) -> Engine:
     if sa_url.get_backend_name() == "sqlite":
         database = sa_url.database or ""
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RemoteError(
+                    f"cannot create the store's folder {Path(database).parent}: {exc.strerror}"
+                ) from None
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _sqlite_setup(engine)
         return engine
@@ -95,16 +100,26 @@ def _db_errors(url: str) -> Iterator[None]:
         yield
     except LicensectlError:
         raise
-    except OperationalError as exc:
-        orig = exc.orig
-        text = str(orig) if orig is not None else str(exc)
-        if "database is locked" in text:
+    except IntegrityError as exc:
+        # The service checks every unique rule first with a precise message; this is
+        # the backstop for a writer that slipped in between (PostgreSQL row locks).
+        raise ConflictError(
+            "the change conflicts with one another writer just made; nothing was written "
+            "(run the command again to see why)"
+        ) from exc
+    except (OperationalError, DatabaseError) as exc:
+        text = _first_line(exc)
+        if "locked" in text:
             raise RemoteError(
                 f"the store {redact_url(url)} stayed locked by another process for "
                 f"{BUSY_TIMEOUT_MS // 1000}s; try again"
             ) from exc
-        if "unable to open database" in text or "connection" in text.lower():
-            raise RemoteError(
-                f"cannot open the store {redact_url(url)}: {text.strip().splitlines()[0]}"
-            ) from exc
+        if isinstance(exc, OperationalError) or "not a database" in text:
+            raise RemoteError(f"cannot open the store {redact_url(url)}: {text}") from exc
         raise
+
+
+def _first_line(exc: DBAPIError) -> str:
+    orig = exc.orig
+    text = str(orig) if orig is not None else str(exc)
+    return (text.strip().splitlines() or ["unknown error"])[0]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, inspect, select
-from sqlmodel import SQLModel
+from sqlalchemy import Connection, func, inspect, select
+from sqlmodel import SQLModel, col
 
 from licensectl import models
 from licensectl.store.engine import Store
@@ -30,9 +30,7 @@ LATEST = MIGRATIONS[-1][0]
 def current_version(conn: Connection) -> int:
     if not inspect(conn).has_table("schema_migration"):
         return 0
-    version = conn.execute(select(models.SchemaMigration.version).order_by(
-        models.SchemaMigration.version.desc()  # type: ignore[attr-defined]
-    )).scalar()
+    version = conn.execute(select(func.max(col(models.SchemaMigration.version)))).scalar()
     return int(version or 0)
 
 

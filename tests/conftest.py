@@ -1,0 +1,157 @@
+"""Shared fixtures: an isolated home for every test, and a CLI bound to a real store.
+
+The `store_url` fixture is parametrised over every backend a user can have: a SQLite
+file always, and a real PostgreSQL database when LICENSECTL_TEST_PG_URL is set (CI
+sets it). Each test gets a database of its own, created and dropped here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from licensectl.cli.app import app
+
+PG_URL = os.environ.get("LICENSECTL_TEST_PG_URL")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test may read or write the real user's config, data, keys or keyring."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("LICENSECTL_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("LICENSECTL_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("LICENSECTL_KEY_DIR", str(home / "keys"))
+    for name in (
+        "LICENSECTL_DB",
+        "LICENSECTL_PROFILE",
+        "LICENSECTL_OUTPUT",
+        "LICENSECTL_DEBUG",
+        "LICENSECTL_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return home
+
+
+def _pg_admin_url() -> str:
+    assert PG_URL is not None
+    return PG_URL.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    if not PG_URL:
+        pytest.skip("set LICENSECTL_TEST_PG_URL to run the PostgreSQL tests")
+    import psycopg
+
+    name = f"licensectl_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_URL.rsplit("/", 1)[0] if PG_URL.count("/") > 2 else PG_URL
+    url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://")
+    try:
+        yield url
+    finally:
+        from sqlalchemy import create_engine  # noqa: F401 - engines are disposed by the CLI
+
+        with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return str(request.getfixturevalue("pg_database"))
+
+
+@dataclass
+class Cli:
+    """Runs licensectl in-process against one store, as a user would type it."""
+
+    db: str | None
+
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        obj: Any = None,
+    ) -> Result:
+        argv = (["--db", self.db] if self.db else []) + list(args)
+        extra = {"obj": obj} if obj is not None else {}
+        return CliRunner().invoke(app, argv, input=input, env=env, **extra)
+
+    def ok(self, *args: str, input: str | None = None) -> Result:
+        result = self.run(*args, input=input)
+        assert result.exit_code == 0, (
+            f"licensectl {' '.join(args)} exited {result.exit_code}\n"
+            f"stdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
+        )
+        return result
+
+    def json(self, *args: str, input: str | None = None) -> Any:
+        return json.loads(self.ok("-o", "json", *args, input=input).stdout)
+
+    def fails(self, code: int, *args: str, input: str | None = None) -> Result:
+        result = self.run(*args, input=input)
+        assert result.exit_code == code, (
+            f"expected exit {code}, got {result.exit_code}\nstdout: {result.stdout}\n"
+            f"stderr: {result.stderr}\n{result.exception!r}"
+        )
+        assert_one_error_line(result)
+        return result
+
+
+def assert_one_error_line(result: Result) -> None:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors) == 1, f"expected one Error: line on stderr, got: {result.stderr!r}"
+    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stdout
+
+
+@pytest.fixture
+def cli(store_url: str) -> Cli:
+    return Cli(db=store_url)
+
+
+@pytest.fixture
+def sqlite_cli(tmp_path: Path) -> Cli:
+    """For tests about the SQLite file itself (concurrency, file layout)."""
+    return Cli(db=str(tmp_path / "store.db"))
+
+
+@pytest.fixture
+def onboarded(cli: Cli) -> dict[str, str]:
+    """One partner with two customers and a capacity license of 5 copies in inventory."""
+    cli.ok("partner", "add", "Acme Integrators", "--email", "ops@acme.example")
+    c1 = cli.ok("customer", "add", "P2022-0208", "--email", "owner@example.com").stdout.strip()
+    c2 = cli.ok("customer", "add", "P-Building 1").stdout.strip()
+    lic = cli.ok(
+        "license",
+        "add",
+        "--po",
+        "PO-1001",
+        "--type",
+        "capacity",
+        "--devices",
+        "200",
+        "--quantity",
+        "5",
+    ).stdout.strip()
+    return {"customer1": c1, "customer2": c2, "license": lic}
