@@ -1,0 +1,333 @@
+"""The portal's Ed25519 signing keys, kept as files in a private directory.
+
+Keys live outside the database on purpose: a database backup, a replica or a remote
+profile must never carry the means to mint activations. Layout of the key directory
+(``LICENSECTL_KEY_DIR``, else ``<user data dir>/licensectl/keys``, mode 0700)::
+
+    <key_id>.pem       private key, PKCS#8 PEM, unencrypted, mode 0600
+    <key_id>.pub.pem   public key, SubjectPublicKeyInfo PEM (what devices get)
+    <key_id>.json      {"key_id": ..., "created_at": ...}
+    active             the key id new responses are signed with
+    .lock              serialises key creation and rotation between processes
+
+Rotation adds a key and moves ``active``; old keys stay so that responses they signed
+keep verifying. The key id is derived from the public key (see activation.key_id_for),
+so a response names its key without naming a file.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import re
+import secrets
+import stat
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from licensectl.activation import (
+    format_timestamp,
+    key_id_for,
+    load_public_key_pem,
+    parse_timestamp,
+    public_key_pem,
+)
+from licensectl.errors import InvalidDataError, LicensectlError, NotFoundError
+
+if sys.platform != "win32":
+    import fcntl
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+KEY_DIR_ENV = "LICENSECTL_KEY_DIR"
+_KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+_PRIVATE_RE = re.compile(r"^([0-9a-f]{16})\.pem$")
+# POSIX permission bits mean nothing on Windows; there the user profile's ACLs protect us.
+_POSIX = os.name == "posix"
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+class KeyStoreError(LicensectlError):
+    """The key directory is unusable: insecure permissions, a missing or corrupt file."""
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What may be shown about a key: never the private part."""
+
+    key_id: str
+    public_pem: str
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, eq=False)
+class SigningKey:
+    """A private key ready to sign; its repr shows only the key id."""
+
+    key_id: str
+    private_key: Ed25519PrivateKey = field(repr=False)
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.private_key.public_key()
+
+    def sign(self, data: bytes) -> bytes:
+        return self.private_key.sign(data)
+
+
+def default_key_dir() -> Path:
+    """``LICENSECTL_KEY_DIR`` if set, else ``keys`` in the user data directory.
+
+    The data directory is config.data_dir(): platformdirs' user data path, unless
+    LICENSECTL_DATA_DIR moves it, so keys follow the default store wherever it goes.
+    """
+    override = os.environ.get(KEY_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    from licensectl.config import data_dir
+
+    return data_dir() / "keys"
+
+
+def _write_atomic(path: Path, data: bytes, *, mode: int) -> None:
+    """Write via a temporary file created with its final mode, then rename into place.
+
+    O_EXCL with the mode given at creation means a private key is never readable by
+    others, not even for an instant, and never written through a planted symlink; the
+    rename means a reader sees the old file or the whole new one, never half of it.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    # Makes the rename itself durable; a key that vanishes after a crash would strand
+    # every response it signed.
+    if not _POSIX:
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _mode(st_mode: int) -> str:
+    return oct(stat.S_IMODE(st_mode))[2:].zfill(4)
+
+
+class KeyStore:
+    """The signing keys in one directory. Nothing is created until a key is needed."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_key_dir()
+
+    def __repr__(self) -> str:
+        return f"KeyStore({str(self.path)!r})"
+
+    # --- public API -----------------------------------------------------------------
+
+    def active(self) -> SigningKey:
+        """The key to sign with; the first call on an empty directory creates it."""
+        with self._os_errors():
+            self._ensure_dir()
+            key_id = self._read_active()
+            if key_id is None:
+                with self._lock():
+                    # Another process may have created it while we waited for the lock.
+                    key_id = self._read_active()
+                    if key_id is None:
+                        key_id = self._create()
+                        self._write_active(key_id)
+            return SigningKey(key_id=key_id, private_key=self._load_private(key_id))
+
+    def rotate(self) -> KeyInfo:
+        """A new active key; the old ones stay so their responses still verify."""
+        with self._os_errors():
+            self._ensure_dir()
+            with self._lock():
+                key_id = self._create()
+                self._write_active(key_id)
+            return self._info(key_id, active_id=key_id)
+
+    def list(self) -> builtins.list[KeyInfo]:
+        """Every key, oldest first. Reads public files only; creates nothing."""
+        with self._os_errors():
+            active_id = self._read_active()
+            infos = [self._info(key_id, active_id=active_id) for key_id in self._key_ids()]
+        return sorted(infos, key=lambda info: (info.created_at, info.key_id))
+
+    def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Key id → public key for every key, old ones included: what verifying needs."""
+        with self._os_errors():
+            return {key_id: self._load_public(key_id) for key_id in self._key_ids()}
+
+    def public_pem(self, key_id: str | None = None) -> str:
+        """The PEM to hand to devices: the active key's (created if need be) by default."""
+        if key_id is None:
+            return public_key_pem(self.active().public_key)
+        with self._os_errors():
+            if key_id not in self._key_ids():
+                raise NotFoundError(f"no signing key {key_id!r} in {self.path}")
+            return public_key_pem(self._load_public(key_id))
+
+    # --- directory and files -----------------------------------------------------------
+
+    def _ensure_dir(self) -> None:
+        if not self.path.exists():
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # mkdir's mode is filtered by the umask; say exactly what we mean.
+            os.chmod(self.path, 0o700)
+        if not self.path.is_dir():
+            raise KeyStoreError(f"key directory {self.path} exists but is not a directory")
+        if _POSIX:
+            st = self.path.stat()
+            # Whoever can write the directory can swap the keys or the active pointer.
+            if st.st_mode & 0o022:
+                raise KeyStoreError(
+                    f"key directory {self.path} is writable by other users (mode "
+                    f"{_mode(st.st_mode)}); run: chmod 700 {self.path}"
+                )
+
+    @contextmanager
+    def _os_errors(self) -> Iterator[None]:
+        """A full disk or a file where the directory should be: one line, not a traceback."""
+        try:
+            yield
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise KeyStoreError(f"cannot use key directory {self.path}: {reason}") from None
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | _O_NOFOLLOW, 0o600)
+        try:
+            if sys.platform != "win32":
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    def _key_ids(self) -> builtins.list[str]:
+        if not self.path.is_dir():
+            return []
+        names = (_PRIVATE_RE.match(p.name) for p in self.path.iterdir())
+        return sorted(m.group(1) for m in names if m)
+
+    def _read_active(self) -> str | None:
+        try:
+            key_id = (self.path / "active").read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            return None
+        except UnicodeDecodeError:
+            key_id = ""
+        if not _KEY_ID_RE.match(key_id):
+            raise KeyStoreError(f"{self.path / 'active'} does not hold a key id; fix or remove it")
+        return key_id
+
+    def _write_active(self, key_id: str) -> None:
+        _write_atomic(self.path / "active", f"{key_id}\n".encode("ascii"), mode=0o600)
+
+    def _create(self) -> str:
+        """Generate a key and write its three files; the private one first and 0600."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import (
+            Encoding,
+            NoEncryption,
+            PrivateFormat,
+        )
+
+        private_key = Ed25519PrivateKey.generate()
+        key_id = key_id_for(private_key.public_key())
+        pem = private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        _write_atomic(self.path / f"{key_id}.pem", pem, mode=0o600)
+        public = public_key_pem(private_key.public_key()).encode("ascii")
+        _write_atomic(self.path / f"{key_id}.pub.pem", public, mode=0o644)
+        meta = {"key_id": key_id, "created_at": format_timestamp(datetime.now(UTC))}
+        _write_atomic(self.path / f"{key_id}.json", json.dumps(meta).encode(), mode=0o644)
+        return key_id
+
+    def _load_private(self, key_id: str) -> Ed25519PrivateKey:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        path = self.path / f"{key_id}.pem"
+        data = self._read_private_file(path)
+        try:
+            key = load_pem_private_key(data, password=None)
+        except (ValueError, TypeError):
+            # Deliberately no detail from the parser: it never needs to echo key bytes.
+            raise KeyStoreError(f"{path} is not an unencrypted PKCS#8 PEM private key") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise KeyStoreError(f"{path} is not an Ed25519 key")
+        if key_id_for(key.public_key()) != key_id:
+            raise KeyStoreError(f"{path} holds a different key than its name says")
+        return key
+
+    def _read_private_file(self, path: Path) -> bytes:
+        """Read a private key, refusing one that others could read (like ssh does)."""
+        try:
+            fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW)
+        except FileNotFoundError:
+            raise KeyStoreError(f"private key {path} is missing") from None
+        except OSError as exc:
+            raise KeyStoreError(f"cannot open private key {path}: {exc.strerror}") from None
+        with os.fdopen(fd, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            if _POSIX and st.st_mode & 0o077:
+                raise KeyStoreError(
+                    f"private key {path} is accessible by other users (mode "
+                    f"{_mode(st.st_mode)}); refusing to use it. Run: chmod 600 {path}"
+                )
+            return handle.read()
+
+    def _load_public(self, key_id: str) -> Ed25519PublicKey:
+        path = self.path / f"{key_id}.pub.pem"
+        if not path.exists():
+            # The public half is derivable; a lost .pub.pem must not strand the key.
+            return self._load_private(key_id).public_key()
+        try:
+            key = load_public_key_pem(path.read_bytes())
+        except InvalidDataError as exc:
+            raise KeyStoreError(f"{path}: {exc.message}") from None
+        if key_id_for(key) != key_id:
+            raise KeyStoreError(f"{path} holds a different key than its name says")
+        return key
+
+    def _info(self, key_id: str, *, active_id: str | None) -> KeyInfo:
+        return KeyInfo(
+            key_id=key_id,
+            public_pem=public_key_pem(self._load_public(key_id)),
+            active=key_id == active_id,
+            created_at=self._created_at(key_id),
+        )
+
+    def _created_at(self, key_id: str) -> datetime:
+        try:
+            meta = json.loads((self.path / f"{key_id}.json").read_text(encoding="utf-8"))
+            return parse_timestamp(str(meta["created_at"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            # Metadata is a convenience; fall back to when the key file was written.
+            mtime = (self.path / f"{key_id}.pem").stat().st_mtime
+            return datetime.fromtimestamp(mtime, UTC).replace(microsecond=0)
