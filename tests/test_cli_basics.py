@@ -173,3 +173,10 @@ def test_python_dash_m(tmp_path: Path) -> None:
     )
     assert bad.returncode == 3
     assert bad.stderr.startswith("Error: no license") and bad.stderr.count("\n") == 1
+
+
+def test_no_command_shows_help_without_an_empty_error() -> None:
+    result = Cli(db=None).run()
+    assert result.exit_code == 2
+    assert "Usage" in result.stdout
+    assert "Error" not in result.stderr

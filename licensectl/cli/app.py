@@ -110,7 +110,9 @@ class RootGroup(TyperGroup):
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
             ctx = getattr(exc, "ctx", None)
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-            out.error(message + (hint if code == ExitStatus.USAGE else ""))
+            if message.strip():
+                out.error(message + (hint if code == ExitStatus.USAGE else ""))
+            # else: a group run without a command; its help was shown instead
         except BrokenPipeError:
             # `licensectl license list | head`: the reader left; that is not an error.
             code = ExitStatus.OK

@@ -66,6 +66,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list) and all(not isinstance(v, list | dict) for v in value):
+        return ", ".join(str(v) for v in value)
     if isinstance(value, list | dict):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return str(value)

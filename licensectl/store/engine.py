@@ -104,8 +104,8 @@ def _db_errors(url: str) -> Iterator[None]:
         # The service checks every unique rule first with a precise message; this is
         # the backstop for a writer that slipped in between (PostgreSQL row locks).
         raise ConflictError(
-            "the change conflicts with one another writer just made; nothing was written "
-            "(run the command again to see why)"
+            f"the store refused the change ({_first_line(exc)}), perhaps because another "
+            "writer just made a conflicting one; nothing was written"
         ) from exc
     except (OperationalError, DatabaseError) as exc:
         text = _first_line(exc)

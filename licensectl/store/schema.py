@@ -19,6 +19,26 @@ Migration = tuple[int, str, Callable[[Connection], None]]
 
 def _initial(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn)
+    _append_only_events(conn)
+
+
+def _append_only_events(conn: Connection) -> None:
+    """The audit log is append-only in the database itself, not just by convention."""
+    if conn.dialect.name == "sqlite":
+        for verb in ("UPDATE", "DELETE"):
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER IF NOT EXISTS event_no_{verb.lower()} BEFORE {verb} ON event "
+                "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+            )
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "CREATE OR REPLACE FUNCTION licensectl_event_append_only() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER event_append_only BEFORE UPDATE OR DELETE ON event "
+            "FOR EACH ROW EXECUTE FUNCTION licensectl_event_append_only()"
+        )
 
 
 MIGRATIONS: list[Migration] = [
