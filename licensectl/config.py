@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from licensectl.errors import InvalidDataError, NotFoundError
+from licensectl.errors import ConflictError, InvalidDataError, NotFoundError, UsageError
 
 APP_NAME = "licensectl"
 ENV_CONFIG_DIR = "LICENSECTL_CONFIG_DIR"
@@ -77,3 +79,63 @@ def get_profile(name: str | None) -> Profile | None:
     return Profile(
         name=wanted, db=entry.get("db"), url=entry.get("url"), partner=entry.get("partner")
     )
+
+
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def save_config(config: dict[str, Any]) -> None:
+    """Write the config file atomically (a crash never leaves half a file)."""
+    path = _config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(config, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def list_profiles() -> tuple[list[Profile], str | None]:
+    config = load_config()
+    profiles = [
+        Profile(name=name, db=entry.get("db"), url=entry.get("url"), partner=entry.get("partner"))
+        for name, entry in sorted(config.get("profiles", {}).items())
+        if isinstance(entry, dict)
+    ]
+    return profiles, config.get("current")
+
+
+def add_profile(profile: Profile) -> None:
+    if not _PROFILE_NAME.match(profile.name):
+        raise UsageError(
+            f"profile name {profile.name!r} must be 1-64 letters, digits, '.', '_' or '-'"
+        )
+    config = load_config()
+    profiles = config.setdefault("profiles", {})
+    if profile.name in profiles:
+        raise ConflictError(f"a profile named {profile.name!r} already exists")
+    entry = {"db": profile.db, "url": profile.url, "partner": profile.partner}
+    profiles[profile.name] = {k: v for k, v in entry.items() if v is not None}
+    save_config(config)
+
+
+def use_profile(name: str) -> None:
+    config = load_config()
+    if name not in config.get("profiles", {}):
+        raise NotFoundError(f"no profile named {name!r} (see 'licensectl profile list')")
+    config["current"] = name
+    save_config(config)
+
+
+def remove_profile(name: str) -> None:
+    config = load_config()
+    if name not in config.get("profiles", {}):
+        raise NotFoundError(f"no profile named {name!r} (see 'licensectl profile list')")
+    del config["profiles"][name]
+    if config.get("current") == name:
+        del config["current"]
+    save_config(config)

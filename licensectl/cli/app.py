@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from licensectl import __version__
-from licensectl.cli import customer, license, partner, search, transfer
+from licensectl.cli import customer, license, partner, profile, search, transfer
 from licensectl.cli.context import Application
 from licensectl.cli.output import Environment, Output, OutputFormat
 from licensectl.errors import ExitStatus, LicensectlError
@@ -34,8 +34,11 @@ GLOBAL_OPTIONS: dict[str, bool] = {
 }
 
 
-def hoist_global_options(args: list[str]) -> list[str]:
-    """Move global options found after the command to the front, where Click wants them."""
+def hoist_global_options(args: list[str], local: frozenset[str] = frozenset()) -> list[str]:
+    """Move global options found after the command to the front, where Click wants them.
+
+    An option the command itself defines (`profile add --db`) is left to the command.
+    """
     front: list[str] = []
     rest: list[str] = []
     i = 0
@@ -45,7 +48,9 @@ def hoist_global_options(args: list[str]) -> list[str]:
             rest.extend(args[i:])
             break
         name = arg.split("=", 1)[0] if arg.startswith("--") else arg
-        if arg.startswith("-o") and not arg.startswith("--") and len(arg) > 2:
+        if name in local:
+            rest.append(arg)
+        elif arg.startswith("-o") and not arg.startswith("--") and len(arg) > 2:
             front.append(arg)  # -ojson
         elif name in GLOBAL_OPTIONS:
             front.append(arg)
@@ -58,11 +63,34 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+def _command_options(group: Any, args: list[str]) -> frozenset[str]:
+    """The option names of the sub-command that `args` names, e.g. `profile add`."""
+    command = group
+    i = 0
+    while i < len(args) and hasattr(command, "commands"):
+        arg = args[i]
+        if arg == "--":
+            break
+        if arg.startswith("-"):
+            name = arg.split("=", 1)[0]
+            i += 2 if GLOBAL_OPTIONS.get(name) and "=" not in arg else 1
+            continue
+        sub = command.commands.get(arg)
+        if sub is None:
+            break
+        command = sub
+        i += 1
+    if command is group:
+        return frozenset()
+    names = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    return frozenset(names & set(GLOBAL_OPTIONS))
+
+
 class RootGroup(TyperGroup):
     """Hoists global options and turns every failure into one `Error:` line."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        return super().parse_args(ctx, hoist_global_options(args))
+        return super().parse_args(ctx, hoist_global_options(args, _command_options(self, args)))
 
     def main(  # type: ignore[override]
         self,
@@ -215,6 +243,7 @@ app.add_typer(partner.app, name="partner")
 app.add_typer(customer.app, name="customer")
 app.add_typer(license.app, name="license")
 app.add_typer(search.app, name="search")
+app.add_typer(profile.app, name="profile")
 transfer.register(app)
 
 

@@ -1,0 +1,101 @@
+"""`licensectl profile …`: named stores, so a command need not repeat `--db`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from pydantic import BaseModel
+
+from licensectl import config
+from licensectl.cli.context import get_app
+from licensectl.cli.output import Column
+
+app = typer.Typer(
+    help="Profiles: named stores with an optional default partner.", no_args_is_help=True
+)
+
+COLUMNS = [
+    Column("", lambda r: "*" if r.get("current") else ""),
+    Column("Name", "name"),
+    Column("Store", "db"),
+    Column("Default partner", "partner"),
+]
+
+
+class ProfileView(BaseModel):
+    name: str
+    db: str | None
+    partner: str | None
+    current: bool
+
+
+def _view(profile: config.Profile, current: str | None) -> ProfileView:
+    return ProfileView(
+        name=profile.name, db=profile.db, partner=profile.partner, current=profile.name == current
+    )
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile name.")],
+    db: Annotated[
+        str,
+        typer.Option("--db", help="Store: a SQLite path, sqlite:///PATH or postgresql+psycopg://…"),
+    ],
+    partner: Annotated[
+        str | None, typer.Option("--partner", "-p", help="Partner used when --partner is left out.")
+    ] = None,
+) -> None:
+    """Add a profile; the first one added becomes the current one."""
+    from licensectl.store.url import normalize_db_url
+
+    url = normalize_db_url(db)
+    config.add_profile(config.Profile(name=name, db=url, partner=partner))
+    _, current = config.list_profiles()
+    if current is None:
+        config.use_profile(name)
+    get_app(ctx).out.ids(
+        _view(config.Profile(name=name, db=url, partner=partner), current or name), [name]
+    )
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List profiles; * marks the current one."""
+    profiles, current = config.list_profiles()
+    get_app(ctx).out.listing(
+        [_view(p, current) for p in profiles], columns=COLUMNS, empty="no profiles"
+    )
+
+
+@app.command("use")
+def use(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile name.")]) -> None:
+    """Make a profile the current one."""
+    config.use_profile(name)
+    get_app(ctx).out.status(f"Now using profile {name!r}.")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Argument(help="Profile name (default: the current one).")
+    ] = None,
+) -> None:
+    """Show a profile (the current one by default)."""
+    profile = config.get_profile(name)
+    if profile is None:
+        from licensectl.errors import NotFoundError
+
+        raise NotFoundError("no current profile: the embedded default store is in use")
+    _, current = config.list_profiles()
+    get_app(ctx).out.document(_view(profile, current), title=f"Profile {profile.name}")
+
+
+@app.command("remove")
+def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile name.")]) -> None:
+    """Remove a profile (its store is left untouched)."""
+    config.remove_profile(name)
+    get_app(ctx).out.status(f"Removed profile {name!r}.")
