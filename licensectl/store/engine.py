@@ -114,6 +114,11 @@ def _db_errors(url: str) -> Iterator[None]:
                 f"the store {redact_url(url)} stayed locked by another process for "
                 f"{BUSY_TIMEOUT_MS // 1000}s; try again"
             ) from exc
+        if "deadlock" in text or "could not serialize" in text:
+            raise RemoteError(
+                f"the store {redact_url(url)} aborted this transaction to resolve a clash "
+                f"with another writer ({text}); nothing was written, try again"
+            ) from exc
         if isinstance(exc, OperationalError) or "not a database" in text:
             raise RemoteError(f"cannot open the store {redact_url(url)}: {text}") from exc
         raise
