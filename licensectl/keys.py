@@ -21,7 +21,6 @@ import builtins
 import json
 import os
 import re
-import secrets
 import stat
 import sys
 from collections.abc import Iterator
@@ -38,7 +37,8 @@ from licensectl.activation import (
     parse_timestamp,
     public_key_pem,
 )
-from licensectl.errors import InvalidDataError, LicensectlError, NotFoundError
+from licensectl.errors import InvalidDataError, NotFoundError, RemoteError
+from licensectl.fileio import write_atomic
 
 if sys.platform != "win32":
     import fcntl
@@ -57,8 +57,12 @@ _POSIX = os.name == "posix"
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-class KeyStoreError(LicensectlError):
-    """The key directory is unusable: insecure permissions, a missing or corrupt file."""
+class KeyStoreError(RemoteError):
+    """The key directory is unusable: insecure permissions, a missing or corrupt file.
+
+    Exit 6 like a store that cannot be opened: the portal side cannot work, and it is
+    not a bug in licensectl.
+    """
 
 
 @dataclass(frozen=True)
@@ -98,39 +102,6 @@ def default_key_dir() -> Path:
     from licensectl.config import data_dir
 
     return data_dir() / "keys"
-
-
-def _write_atomic(path: Path, data: bytes, *, mode: int) -> None:
-    """Write via a temporary file created with its final mode, then rename into place.
-
-    O_EXCL with the mode given at creation means a private key is never readable by
-    others, not even for an instant, and never written through a planted symlink; the
-    rename means a reader sees the old file or the whole new one, never half of it.
-    """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    # Makes the rename itself durable; a key that vanishes after a crash would strand
-    # every response it signed.
-    if not _POSIX:
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _mode(st_mode: int) -> str:
@@ -247,7 +218,7 @@ class KeyStore:
         return key_id
 
     def _write_active(self, key_id: str) -> None:
-        _write_atomic(self.path / "active", f"{key_id}\n".encode("ascii"), mode=0o600)
+        write_atomic(self.path / "active", f"{key_id}\n".encode("ascii"), mode=0o600)
 
     def _create(self) -> str:
         """Generate a key and write its three files; the private one first and 0600."""
@@ -261,11 +232,11 @@ class KeyStore:
         private_key = Ed25519PrivateKey.generate()
         key_id = key_id_for(private_key.public_key())
         pem = private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-        _write_atomic(self.path / f"{key_id}.pem", pem, mode=0o600)
+        write_atomic(self.path / f"{key_id}.pem", pem, mode=0o600)
         public = public_key_pem(private_key.public_key()).encode("ascii")
-        _write_atomic(self.path / f"{key_id}.pub.pem", public, mode=0o644)
+        write_atomic(self.path / f"{key_id}.pub.pem", public, mode=0o644)
         meta = {"key_id": key_id, "created_at": format_timestamp(datetime.now(UTC))}
-        _write_atomic(self.path / f"{key_id}.json", json.dumps(meta).encode(), mode=0o644)
+        write_atomic(self.path / f"{key_id}.json", json.dumps(meta).encode(), mode=0o644)
         return key_id
 
     def _load_private(self, key_id: str) -> Ed25519PrivateKey:

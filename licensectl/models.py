@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import PlainSerializer
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -150,6 +150,27 @@ class Activation(SQLModel, table=True):
     maintenance_expires: datetime | None = Field(default=None, index=True)
 
 
+class OfflineRequest(SQLModel, table=True):
+    """An answered offline activation request, kept so a replay gets the same bytes (rule 6).
+
+    Keyed by the install code and nonce exactly as the request gave them; the digest tells
+    a true replay from a nonce reused with other content.
+    """
+
+    __tablename__ = "offline_request"
+    __table_args__ = (UniqueConstraint("install_code", "nonce", name="uq_offline_request_nonce"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    install_code: str = Field(max_length=128)
+    nonce: str = Field(max_length=128)
+    request_digest: str = Field(max_length=64)
+    key_id: str = Field(max_length=16)
+    #: The signed response file, byte for byte as first handed out.
+    response: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    actor: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Event(SQLModel, table=True):
     """Append-only audit record: nothing ever updates or deletes a row here."""
 
@@ -191,13 +212,29 @@ class CustomerPublic(SQLModel):
 
 
 class ActivationPublic(SQLModel):
+    """Copies of one license on one SmartServer; copies 0 once returned (or never held)."""
+
     license_id: str
     install_code: str
     copies: int
     mode: ActivationMode = Field(sa_type=_enum(ActivationMode))
-    activated_at: UtcDateTime
+    #: Null only when the SmartServer never held the license.
+    activated_at: UtcDateTime | None
     maintenance_expires: UtcDateTime | None
     maintenance_status: MaintenanceStatus | None
+    type: LicenseType = Field(sa_type=_enum(LicenseType))
+    devices: int
+
+
+class SmartServerPublic(SQLModel):
+    install_code: str
+    name: str | None
+    capacity: int
+    maintenance_devices: int
+    covered: bool
+    maintenance_status: MaintenanceStatus | None
+    created_at: UtcDateTime
+    activations: list[ActivationPublic]
 
 
 class LicensePublic(SQLModel):

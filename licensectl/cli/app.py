@@ -15,7 +15,20 @@ import typer
 from typer.core import TyperGroup
 
 from licensectl import __version__
-from licensectl.cli import customer, license, partner, profile, search, transfer
+from licensectl.cli import (
+    activate,
+    batch,
+    bulk,
+    customer,
+    db,
+    keys,
+    license,
+    partner,
+    profile,
+    search,
+    smartserver,
+    transfer,
+)
 from licensectl.cli.context import Application
 from licensectl.cli.output import Environment, Output, OutputFormat
 from licensectl.errors import ExitStatus, LicensectlError
@@ -244,7 +257,13 @@ app.add_typer(customer.app, name="customer")
 app.add_typer(license.app, name="license")
 app.add_typer(search.app, name="search")
 app.add_typer(profile.app, name="profile")
+app.add_typer(smartserver.app, name="smartserver")
+app.add_typer(keys.app, name="keys")
+app.add_typer(db.app, name="db")
 transfer.register(app)
+activate.register(app)
+bulk.register(app)
+batch.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,9 +11,15 @@ from licensectl.cli.views import (
     ACTIVATION_COLUMNS,
     EVENT_COLUMNS,
     LICENSE_COLUMNS,
+    CustomerFilter,
+    ExpiringFilter,
+    InventoryFilter,
+    PartnerFilter,
+    StatusFilter,
+    TypeFilter,
     emit_license_page,
 )
-from licensectl.domain import Inventory, LicenseStatus, LicenseType
+from licensectl.domain import LicenseType
 
 app = typer.Typer(
     help="Licenses: add purchased ones, list, show, trace lineage.", no_args_is_help=True
@@ -68,33 +74,12 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    partner: Annotated[
-        str | None, typer.Option("--partner", "-p", help="Only this partner's.")
-    ] = None,
-    customer: Annotated[
-        str | None, typer.Option("--customer", "-c", help="Only this customer's (ID or name).")
-    ] = None,
-    inventory: Annotated[
-        Inventory | None,
-        typer.Option(
-            "--inventory",
-            case_sensitive=False,
-            help="mine = partner inventory; customer = customers'.",
-        ),
-    ] = None,
-    status: Annotated[
-        LicenseStatus | None,
-        typer.Option("--status", case_sensitive=False, help="Only this status."),
-    ] = None,
-    type_: Annotated[
-        LicenseType | None, typer.Option("--type", case_sensitive=False, help="Only this type.")
-    ] = None,
-    expiring_within: Annotated[
-        int | None,
-        typer.Option(
-            "--expiring-within", min=0, metavar="DAYS", help="Maintenance expiring within DAYS."
-        ),
-    ] = None,
+    partner: PartnerFilter = None,
+    customer: CustomerFilter = None,
+    inventory: InventoryFilter = None,
+    status: StatusFilter = None,
+    type_: TypeFilter = None,
+    expiring_within: ExpiringFilter = None,
     limit: LimitOpt = 100,
     all_: AllOpt = False,
     after: AfterOpt = None,

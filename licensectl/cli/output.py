@@ -10,7 +10,8 @@ import csv
 import json
 import shutil
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -108,6 +109,12 @@ class Output:
     def raw(self, text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
+
+    def raw_bytes(self, data: bytes) -> None:
+        """Exact bytes (a signed file): no encoding or newline translation on the way."""
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
 
     def ids(self, item: Any, ids: Iterable[str]) -> None:
         """A create command: bare IDs in table mode (for `$(…)`), the object otherwise."""
@@ -209,6 +216,19 @@ class Output:
         for row in rows:
             writer.writerow([_csv_cell(row.get(k)) for k in keys])
         sys.stdout.flush()
+
+    @contextmanager
+    def progress(self, what: str, *, total: float | None) -> Iterator[Callable[[float], None]]:
+        """A progress bar on stderr while the block runs, on a terminal and without
+        --quiet; yields `advance(amount)`, which does nothing when there is no bar."""
+        if self.quiet or not self.env.stderr_isatty:
+            yield lambda _amount: None
+            return
+        from rich.progress import Progress  # noqa: TID251 - only on a terminal
+
+        with Progress(console=self._err(), transient=True) as bar:
+            task = bar.add_task(escape(what), total=total)
+            yield lambda amount: bar.advance(task, amount)
 
     # --- prompts ----------------------------------------------------------------
 

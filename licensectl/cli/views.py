@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 from licensectl.cli.context import Application
 from licensectl.cli.output import Column
+from licensectl.domain import Inventory, LicenseStatus, LicenseType
 
 if TYPE_CHECKING:
     from licensectl.models import LicensePage
@@ -67,6 +70,52 @@ ACTIVATION_COLUMNS = [
 ]
 
 
+SMARTSERVER_COLUMNS = [
+    Column("Install code", "install_code"),
+    Column("Name", "name"),
+    Column("Capacity", "capacity", justify="right"),
+    Column("Maintenance devices", "maintenance_devices", justify="right"),
+    Column("Covered", "covered"),
+    Column("Maintenance", "maintenance_status"),
+]
+
+#: A SmartServer's activations: which licenses it holds and what they are worth.
+HELD_COLUMNS = [
+    Column("License ID", "license_id"),
+    Column("Type", "type"),
+    Column("Devices", "devices", justify="right"),
+    Column("Copies", "copies", justify="right"),
+    Column("Mode", "mode"),
+    Column("Activated", "activated_at"),
+    Column("Maintenance expires", "maintenance_expires"),
+    Column("Maintenance", "maintenance_status"),
+]
+
+#: The lines of an activation request.
+REQUEST_LINE_COLUMNS = [
+    Column("License ID", "license_id"),
+    Column("Copies", "copies", justify="right"),
+]
+
+#: The lines of an activation response.
+GRANTED_COLUMNS = [
+    Column("License ID", "license_id"),
+    Column("Type", "type"),
+    Column("Devices", "devices", justify="right"),
+    Column("Copies", "copies", justify="right"),
+    Column("Term", _term),
+    Column("Maintenance expires", "maintenance_expires"),
+    Column("Maintenance", "maintenance_status"),
+]
+
+KEY_COLUMNS = [
+    Column("Key ID", "key_id"),
+    Column("Active", "active"),
+    Column("Created", "created_at"),
+    Column("Public key", "public_key"),
+]
+
+
 def emit_license_page(
     app: Application, page: LicensePage, *, limit: int | None, title: str | None = None
 ) -> None:
@@ -76,3 +125,29 @@ def emit_license_page(
             f"showing the first {limit} licenses; more exist. Use --all for everything, "
             f"or --after {page.next_after} for the next page"
         )
+
+
+# The filters of `license list`, which `export` takes too.
+PartnerFilter = Annotated[str | None, typer.Option("--partner", "-p", help="Only this partner's.")]
+CustomerFilter = Annotated[
+    str | None, typer.Option("--customer", "-c", help="Only this customer's (ID or name).")
+]
+InventoryFilter = Annotated[
+    Inventory | None,
+    typer.Option(
+        "--inventory", case_sensitive=False, help="mine = partner inventory; customer = customers'."
+    ),
+]
+StatusFilter = Annotated[
+    LicenseStatus | None,
+    typer.Option("--status", case_sensitive=False, help="Only this status."),
+]
+TypeFilter = Annotated[
+    LicenseType | None, typer.Option("--type", case_sensitive=False, help="Only this type.")
+]
+ExpiringFilter = Annotated[
+    int | None,
+    typer.Option(
+        "--expiring-within", min=0, metavar="DAYS", help="Maintenance expiring within DAYS."
+    ),
+]

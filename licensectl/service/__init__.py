@@ -7,12 +7,14 @@ speaks the same `Backend` protocol over HTTP. Each public method is one transact
 unless the caller wraps several in `atomic()`.
 """
 
+from licensectl.service.activation import ActivationOps
 from licensectl.service.base import DEFAULT_LIMIT, LicenseFilter, Principal, local_operator
+from licensectl.service.bulk import BulkOps
 from licensectl.service.core import CoreOps
 from licensectl.service.protocol import Backend
 
 
-class LocalBackend(CoreOps):
+class LocalBackend(CoreOps, ActivationOps, BulkOps):
     """The rules of DOMAIN.md over a SQLite or PostgreSQL store."""
 
 

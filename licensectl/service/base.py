@@ -6,6 +6,7 @@ import getpass
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Self
 
 from sqlalchemy.exc import IntegrityError
@@ -320,6 +321,32 @@ class BaseBackend:
     def _one_public(self, session: Session, lic: License) -> LicensePublic:
         return self._licenses_public(session, [lic])[0]
 
+    def _license_select(self, s: Session, filters: LicenseFilter) -> Any:
+        """The licenses a `LicenseFilter` selects (unordered; `license list` and `export`)."""
+        stmt = select(License)
+        if filters.partner is not None:
+            stmt = stmt.where(License.partner_id == self._partner(s, filters.partner).id)
+        if filters.customer is not None:
+            c = self._customer(s, filters.customer, partner=filters.partner)
+            stmt = stmt.where(License.customer_pk == c.id)
+        if filters.inventory is Inventory.MINE:
+            stmt = stmt.where(col(License.customer_pk).is_(None))
+        elif filters.inventory is Inventory.CUSTOMER:
+            stmt = stmt.where(col(License.customer_pk).is_not(None))
+        if filters.status is not None:
+            stmt = stmt.where(License.status == filters.status)
+        if filters.type is not None:
+            stmt = stmt.where(License.type == filters.type)
+        if filters.expiring_within is not None:
+            horizon = domain.expiring_horizon(filters.expiring_within)
+            expiring = select(Activation.license_seq).where(
+                Activation.copies > 0,
+                col(Activation.maintenance_expires).is_not(None),
+                col(Activation.maintenance_expires) <= horizon,
+            )
+            stmt = stmt.where(col(License.seq).in_(expiring))
+        return stmt
+
     def _page(self, s: Session, stmt: Any, *, limit: int | None, after: str | None) -> LicensePage:
         if after is not None:
             anchor = s.exec(
@@ -350,19 +377,25 @@ class BaseBackend:
             .order_by(col(Activation.id))
         ).all()
         now = utcnow()
-        return [
-            ActivationPublic(
-                license_id=lic.license_id,
-                install_code=code,
-                copies=a.copies,
-                mode=a.mode,
-                activated_at=a.activated_at,
-                maintenance_expires=a.maintenance_expires,
-                maintenance_status=(
-                    domain.maintenance_status(a.maintenance_expires, now=now)
-                    if a.maintenance_expires is not None
-                    else None
-                ),
-            )
-            for a, code in rows
-        ]
+        return [self._activation_public(a, lic, code, now=now) for a, code in rows]
+
+    @staticmethod
+    def _activation_public(
+        a: Activation, lic: License, install_code: str, *, now: datetime
+    ) -> ActivationPublic:
+        # A returned activation keeps its expiry in the store (the license's term stays
+        # fixed) but shows none: the SmartServer holds no maintenance from it any more.
+        expires = a.maintenance_expires if a.copies > 0 else None
+        return ActivationPublic(
+            license_id=lic.license_id,
+            install_code=install_code,
+            copies=a.copies,
+            mode=a.mode,
+            activated_at=a.activated_at,
+            maintenance_expires=expires,
+            maintenance_status=(
+                domain.maintenance_status(expires, now=now) if expires is not None else None
+            ),
+            type=lic.type,
+            devices=lic.devices,
+        )

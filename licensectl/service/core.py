@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
 from licensectl import domain
 from licensectl.domain import (
-    Inventory,
     LicenseState,
     LicenseStatus,
     LicenseType,
@@ -17,7 +15,6 @@ from licensectl.domain import (
 )
 from licensectl.errors import ConflictError, NotFoundError, UsageError
 from licensectl.models import (
-    Activation,
     Customer,
     CustomerDetail,
     CustomerEmail,
@@ -266,30 +263,7 @@ class CoreOps(BaseBackend):
         self, filters: LicenseFilter, *, limit: int | None = DEFAULT_LIMIT, after: str | None = None
     ) -> LicensePage:
         with self._read() as s:
-            stmt = select(License)
-            if filters.partner is not None:
-                stmt = stmt.where(License.partner_id == self._partner(s, filters.partner).id)
-            if filters.customer is not None:
-                c = self._customer(s, filters.customer, partner=filters.partner)
-                stmt = stmt.where(License.customer_pk == c.id)
-            if filters.inventory is Inventory.MINE:
-                stmt = stmt.where(col(License.customer_pk).is_(None))
-            elif filters.inventory is Inventory.CUSTOMER:
-                stmt = stmt.where(col(License.customer_pk).is_not(None))
-            if filters.status is not None:
-                stmt = stmt.where(License.status == filters.status)
-            if filters.type is not None:
-                stmt = stmt.where(License.type == filters.type)
-            if filters.expiring_within is not None:
-                if filters.expiring_within < 0:
-                    raise UsageError("--expiring-within must be 0 or more days")
-                horizon = utcnow() + timedelta(days=filters.expiring_within)
-                expiring = select(Activation.license_seq).where(
-                    Activation.copies > 0,
-                    col(Activation.maintenance_expires).is_not(None),
-                    col(Activation.maintenance_expires) <= horizon,
-                )
-                stmt = stmt.where(col(License.seq).in_(expiring))
+            stmt = self._license_select(s, filters)
             return self._page(s, stmt, limit=limit, after=after)
 
     def license_show(self, license_id: str) -> LicenseDetail:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from licensectl.domain import (
+    ActivationMode,
     LicenseType,
 )
+from licensectl.importer import Format, ImportSummary
 from licensectl.models import (
+    ActivationPublic,
     CustomerDetail,
     CustomerPublic,
     LicenseDetail,
@@ -16,6 +20,7 @@ from licensectl.models import (
     LicensePage,
     LicensePublic,
     PartnerPublic,
+    SmartServerPublic,
     TransferResult,
 )
 from licensectl.service.base import DEFAULT_LIMIT, LicenseFilter
@@ -68,3 +73,25 @@ class Backend(Protocol):
         limit: int | None = DEFAULT_LIMIT,
         after: str | None = None,
     ) -> LicensePage: ...
+    def activate(
+        self,
+        license_id: str,
+        *,
+        install_code: str,
+        copies: int = 1,
+        name: str | None = None,
+        mode: ActivationMode = ActivationMode.ONLINE,
+    ) -> ActivationPublic: ...
+    def return_license(self, license_id: str, *, install_code: str) -> ActivationPublic: ...
+    def activate_offline(self, request_bytes: bytes) -> bytes: ...
+    def smartserver_show(self, install_code: str) -> SmartServerPublic: ...
+    def atomic(self) -> AbstractContextManager[None]:
+        """Run the operations inside as one transaction: all of them or none."""
+        ...
+
+    def import_licenses(
+        self, lines: Iterable[str], *, fmt: Format = "csv", dry_run: bool = False
+    ) -> ImportSummary: ...
+    def export_licenses(
+        self, filters: LicenseFilter, *, batch_size: int = 1000
+    ) -> Iterator[list[LicensePublic]]: ...
