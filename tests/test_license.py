@@ -173,3 +173,12 @@ def test_output_formats(cli: Cli, onboarded: dict[str, str]) -> None:
 def test_output_env_var(cli: Cli, onboarded: dict[str, str]) -> None:
     result = cli.run("license", "list", env={"LICENSECTL_OUTPUT": "json"})
     assert json.loads(result.stdout)[0]["license_id"] == onboarded["license"]
+
+
+def test_narrow_table_drops_optional_columns_not_ids(cli: Cli, onboarded: dict[str, str]) -> None:
+    narrow = cli.run("license", "list", env={"COLUMNS": "100"})
+    assert narrow.exit_code == 0
+    assert onboarded["license"] in narrow.stdout  # whole, on one line
+    assert "Parent" not in narrow.stdout and "Owner" in narrow.stdout
+    wide = cli.run("license", "list", env={"COLUMNS": "250"})
+    assert "Parent" in wide.stdout and "Created" in wide.stdout

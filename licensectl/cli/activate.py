@@ -12,7 +12,7 @@ from licensectl.cli.files import check_writable, read_input, write_output
 from licensectl.cli.views import GRANTED_COLUMNS
 from licensectl.errors import UsageError
 
-LicenseArg = Annotated[str, typer.Argument(help="License ID (UUID).")]
+LicenseArg = Annotated[str, typer.Argument(metavar="LICENSE_ID", help="License ID (UUID).")]
 InstallCodeOpt = Annotated[
     str, typer.Option("--install-code", help="The SmartServer's install code (its identity).")
 ]

@@ -43,6 +43,7 @@ GLOBAL_OPTIONS: dict[str, bool] = {
     "--yes": False,
     "--no-input": False,
     "--quiet": False,
+    "-q": False,
     "--debug": False,
 }
 
@@ -228,7 +229,7 @@ def root(
         bool, typer.Option("--no-input", help="Never prompt; fail with exit 2 instead.")
     ] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", help="No progress bars or status lines.")
+        bool, typer.Option("--quiet", "-q", help="No progress bars or status lines.")
     ] = False,
     debug: Annotated[
         bool,

@@ -25,7 +25,7 @@ app = typer.Typer(
     help="Licenses: add purchased ones, list, show, trace lineage.", no_args_is_help=True
 )
 
-LicenseArg = Annotated[str, typer.Argument(help="License ID (UUID).")]
+LicenseArg = Annotated[str, typer.Argument(metavar="LICENSE_ID", help="License ID (UUID).")]
 LimitOpt = Annotated[
     int, typer.Option("--limit", min=1, help="At most this many rows (default 100).")
 ]

@@ -39,6 +39,8 @@ class Column:
     justify: str = "left"
     #: Hide when the terminal is narrow.
     optional: bool = False
+    #: Never break the value across lines (IDs must stay copyable).
+    no_wrap: bool = False
 
     def value(self, row: dict[str, Any]) -> Any:
         return self.key(row) if callable(self.key) else row.get(self.key)
@@ -167,12 +169,21 @@ class Output:
         title: str | None = None,
         err: bool = False,
     ) -> None:
+        console = self._err() if err else self._out()
+        cells = [[_cell(c.value(row)) for c in columns] for row in rows]
+        keep = _fit_columns(columns, cells, console.width)
         table = Table(title=title, title_justify="left", show_lines=False)
-        for c in columns:
-            table.add_column(c.header, justify=c.justify, overflow="fold")  # type: ignore[arg-type]
-        for row in rows:
-            table.add_row(*(escape(_cell(c.value(row))) for c in columns))
-        (self._err() if err else self._out()).print(table)
+        for i in keep:
+            c = columns[i]
+            table.add_column(
+                c.header,
+                justify=c.justify,  # type: ignore[arg-type]
+                overflow="fold",
+                no_wrap=c.no_wrap,
+            )
+        for row_cells in cells:
+            table.add_row(*(escape(row_cells[i]) for i in keep))
+        console.print(table)
 
     def record(self, data: dict[str, Any], *, title: str | None = None, err: bool = False) -> None:
         """A single object as a two-column key/value table (nested lists left out)."""
@@ -234,6 +245,20 @@ class Output:
 
     def confirm(self, question: str) -> bool:
         return self._err().input(escape(f"{question} [y/N]: ")).strip().lower() in ("y", "yes")
+
+
+def _fit_columns(columns: Sequence[Column], cells: list[list[str]], width: int) -> list[int]:
+    """Indexes of the columns to show: optional ones go, last first, until the table fits."""
+    natural = [
+        max([len(c.header), *(len(row[i]) for row in cells)]) + 3 for i, c in enumerate(columns)
+    ]
+    keep = list(range(len(columns)))
+    for i in reversed(range(len(columns))):
+        if sum(natural[k] for k in keep) + 1 <= width:
+            break
+        if columns[i].optional:
+            keep.remove(i)
+    return keep
 
 
 def _csv_cell(value: Any) -> Any:

@@ -13,7 +13,9 @@ from licensectl.cli.views import LICENSE_COLUMNS
 
 def transfer(
     ctx: typer.Context,
-    license_id: Annotated[str, typer.Argument(help="License ID to transfer.")],
+    license_id: Annotated[
+        str, typer.Argument(metavar="LICENSE_ID", help="License ID to transfer.")
+    ],
     to: Annotated[
         str,
         typer.Option(

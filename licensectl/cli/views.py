@@ -23,19 +23,19 @@ def _term(row: dict[str, Any]) -> str:
 
 
 LICENSE_COLUMNS = [
-    Column("License ID", "license_id"),
+    Column("License ID", "license_id", no_wrap=True),
     Column("Type", "type"),
     Column("Devices", "devices", justify="right"),
     Column("Qty", "quantity", justify="right"),
     Column("Free", "free_copies", justify="right"),
-    Column("Term", _term),
+    Column("Term", _term, optional=True),
     Column("PO", "purchase_order"),
     Column("Line", "po_line", justify="right"),
     Column("Status", "status"),
-    Column("Partner", "partner"),
+    Column("Partner", "partner", optional=True),
     Column("Owner", _owner),
-    Column("Parent", "parent_id"),
-    Column("Created", "created_at"),
+    Column("Parent", "parent_id", optional=True, no_wrap=True),
+    Column("Created", "created_at", optional=True),
 ]
 
 PARTNER_COLUMNS = [
@@ -45,7 +45,7 @@ PARTNER_COLUMNS = [
 ]
 
 CUSTOMER_COLUMNS = [
-    Column("Customer ID", "customer_id"),
+    Column("Customer ID", "customer_id", no_wrap=True),
     Column("Name", "name"),
     Column("Partner", "partner"),
     Column("Emails", lambda r: ", ".join(r.get("emails") or [])),
