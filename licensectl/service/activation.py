@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from licensectl import activation as files
 from licensectl import domain
-from licensectl.domain import ActivationMode, LicenseState, utcnow
+from licensectl.domain import ActivationMode, utcnow
 from licensectl.errors import ConflictError, NotFoundError
 from licensectl.keys import KeyStore
 from licensectl.models import (
@@ -31,7 +31,7 @@ from licensectl.models import (
     SmartServer,
     SmartServerPublic,
 )
-from licensectl.service.base import BaseBackend
+from licensectl.service.base import BaseBackend, license_state
 
 
 @dataclass
@@ -316,14 +316,7 @@ class ActivationOps(BaseBackend):
         )
         held = row.copies if row is not None else 0
         domain.plan_activation(
-            LicenseState(
-                license_id=lic.license_id,
-                partner_id=lic.partner_id,
-                customer_pk=lic.customer_pk,
-                status=lic.status,
-                quantity=lic.quantity,
-                active_copies=lic.active_copies,
-            ),
+            license_state(lic),
             install_code=code,
             held=held,
             wanted=wanted,

@@ -101,6 +101,18 @@ class _DryRun(Exception):
         self.result = result
 
 
+def license_state(lic: License) -> domain.LicenseState:
+    """What the pure transfer and activation rules need to know about a stored license."""
+    return domain.LicenseState(
+        license_id=lic.license_id,
+        partner_id=lic.partner_id,
+        customer_pk=lic.customer_pk,
+        status=lic.status,
+        quantity=lic.quantity,
+        active_copies=lic.active_copies,
+    )
+
+
 class BaseBackend:
     """Transactions, look-ups and public conversions every group of operations uses."""
 

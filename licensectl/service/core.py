@@ -8,7 +8,6 @@ from sqlmodel import Session, col, select
 
 from licensectl import domain
 from licensectl.domain import (
-    LicenseState,
     LicenseStatus,
     LicenseType,
     utcnow,
@@ -37,6 +36,7 @@ from licensectl.service.base import (
     _DryRun,
     _insert,
     _Lookup,
+    license_state,
 )
 
 
@@ -345,14 +345,7 @@ class CoreOps(BaseBackend):
         target = self._transfer_target(s, lic, to)
         assert target.id is not None and lic.seq is not None
         plan = domain.plan_transfer(
-            LicenseState(
-                license_id=lic.license_id,
-                partner_id=lic.partner_id,
-                customer_pk=lic.customer_pk,
-                status=lic.status,
-                quantity=lic.quantity,
-                active_copies=lic.active_copies,
-            ),
+            license_state(lic),
             target_partner_id=target.partner_id,
             target_customer_pk=target.id,
             quantity=quantity,
