@@ -291,3 +291,16 @@ class LicensePage(SQLModel):
     items: list[LicensePublic]
     #: The last License ID of this page when more follow (pass it as `--after`).
     next_after: str | None
+
+
+class StoreBackup(SQLModel):
+    store: str
+    path: str
+    bytes: int
+    licenses: int
+
+
+class StoreSchema(SQLModel):
+    store: str
+    version: int
+    latest: int

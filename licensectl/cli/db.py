@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from licensectl.cli.context import get_app
 from licensectl.cli.output import Column, OutputFormat
 from licensectl.errors import InvalidDataError
 
-app = typer.Typer(help="The store itself: integrity.", no_args_is_help=True)
+app = typer.Typer(help="The store itself: integrity, schema, backups.", no_args_is_help=True)
 
 CHECK_COLUMNS = [
     Column("Check", "name"),
@@ -42,3 +44,26 @@ def check(ctx: typer.Context) -> None:
             f"{failed[0].details[0] if failed[0].details else 'see above'}); "
             "restore a backup or report it"
         )
+
+
+@app.command("backup")
+def backup(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="FILE", help="New file for the copy.")],
+) -> None:
+    """Copy a SQLite store to FILE, consistently, while others keep using it."""
+    application = get_app(ctx)
+    result = application.backend().db_backup(file)
+    application.out.document(result, title="Backup")
+    application.out.status(
+        f"Backed up {result.licenses} licenses to {result.path}; "
+        f"use it with --db {result.path} or copy it into place."
+    )
+
+
+@app.command("upgrade")
+def upgrade(ctx: typer.Context) -> None:
+    """Bring the store's schema up to date (stores also upgrade on first use)."""
+    application = get_app(ctx)
+    result = application.backend().db_upgrade()
+    application.out.document(result, title="Schema")

@@ -19,6 +19,7 @@ import contextlib
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final, NamedTuple, TypeVar
 
 from sqlalchemy import (
@@ -42,10 +43,21 @@ from sqlmodel import col
 
 from licensectl import domain
 from licensectl.domain import LicenseState, LicenseStatus, LicenseType, utcnow
+from licensectl.errors import ConflictError, UsageError
 from licensectl.importer import Format, ImportRow, ImportSummary, RowError, iter_rows
-from licensectl.models import Customer, Event, License, LicensePublic, Partner
+from licensectl.models import (
+    Customer,
+    Event,
+    License,
+    LicensePublic,
+    Partner,
+    StoreBackup,
+    StoreSchema,
+)
 from licensectl.service.base import BaseBackend, LicenseFilter, _DryRun
 from licensectl.service.integrity import StoreCheckReport, check_store
+from licensectl.store.schema import LATEST, current_version, ensure_schema
+from licensectl.store.url import redact_url
 
 #: Rows checked and written together: big enough that per-statement costs vanish, small
 #: enough that a batch's rows and look-ups stay a few megabytes.
@@ -152,6 +164,30 @@ class BulkOps(BaseBackend):
         """Check the store's files and every invariant DOMAIN.md puts on its rows."""
         with self._read() as s:
             return check_store(s, self.store)
+
+    def db_backup(self, target: str) -> StoreBackup:
+        """Copy a SQLite store, online and consistent, to a new file."""
+        path = Path(target).expanduser().resolve()
+        if path.exists():
+            raise ConflictError(f"{path} exists already; remove it or choose another name")
+        if not path.parent.is_dir():
+            raise UsageError(f"cannot write the backup to {path}: no such directory")
+        self.store.backup(path)
+        with self._read() as s:
+            licenses = int(s.execute(select(func.count()).select_from(License)).scalar_one())
+        return StoreBackup(
+            store=redact_url(self.store.url),
+            path=str(path),
+            bytes=path.stat().st_size,
+            licenses=licenses,
+        )
+
+    def db_upgrade(self) -> StoreSchema:
+        """The store's schema version, brought up to date (stores also do it on first use)."""
+        ensure_schema(self.store)
+        with self._read() as s:
+            version = current_version(s.connection())
+        return StoreSchema(store=redact_url(self.store.url), version=version, latest=LATEST)
 
 
 # --- the import -------------------------------------------------------------------
