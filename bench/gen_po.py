@@ -18,16 +18,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-COLUMNS = [
-    "partner",
-    "purchase_order",
-    "po_line",
-    "type",
-    "devices",
-    "quantity",
-    "term_months",
-    "customer",
-]
+from licensectl.importer import COLUMNS  # the purchase-order file's columns, in one place
+
 PARTNERS = [
     "Acme Building Automation",
     "Nordlicht Systemintegration GmbH",

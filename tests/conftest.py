@@ -22,6 +22,23 @@ from licensectl.cli.app import app
 
 PG_URL = os.environ.get("LICENSECTL_TEST_PG_URL")
 
+#: The license keys CLI.md lets scripts rely on.
+LICENSE_KEYS = {
+    "license_id",
+    "type",
+    "devices",
+    "quantity",
+    "free_copies",
+    "term_months",
+    "purchase_order",
+    "po_line",
+    "status",
+    "partner",
+    "customer_id",
+    "parent_id",
+    "created_at",
+}
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -7,23 +7,7 @@ import io
 import json
 import uuid
 
-from conftest import Cli
-
-LICENSE_KEYS = {
-    "license_id",
-    "type",
-    "devices",
-    "quantity",
-    "free_copies",
-    "term_months",
-    "purchase_order",
-    "po_line",
-    "status",
-    "partner",
-    "customer_id",
-    "parent_id",
-    "created_at",
-}
+from conftest import LICENSE_KEYS, Cli
 
 
 def test_license_add_and_show(cli: Cli, onboarded: dict[str, str]) -> None:
