@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from licensectl.errors import AuthError, ConflictError, UsageError
+from licensectl.errors import ConflictError, PermissionDeniedError, UsageError
 
 NAME_MAX = 200
 PO_MAX = 100
@@ -351,7 +351,7 @@ def check_offline_grant(
     request may still list the maintenance an admin activated earlier.
     """
     if type is LicenseType.MAINTENANCE and wanted > held and role is not Role.ADMIN:
-        raise AuthError(
+        raise PermissionDeniedError(
             f"license {license_id} is a maintenance license: offline maintenance activation is "
             "issued by Customer Success (admin) only; a customer login may activate capacity "
             "and core licenses"

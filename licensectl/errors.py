@@ -59,12 +59,38 @@ class ConflictError(LicensectlError):
 
 
 class AuthError(LicensectlError):
+    """No credentials, or bad, expired or revoked ones (HTTP 401)."""
+
     exit_status = ExitStatus.AUTH
     kind = "auth"
 
 
-class RemoteError(LicensectlError):
+class PermissionDeniedError(AuthError):
+    """The caller is known and may see the object, but not do this to it (HTTP 403).
+
+    Objects outside the caller's scope are not found (`NotFoundError`), never this.
+    """
+
+    kind = "forbidden"
+
+
+class UnavailableError(LicensectlError):
+    """Where the data lives cannot be used right now: exit 6, and nothing was changed."""
+
     exit_status = ExitStatus.REMOTE
+    kind = "unavailable"
+
+
+class StoreUnavailableError(UnavailableError):
+    """A local store that cannot be opened, stays locked, is not a licensectl store, or
+    an unsafe key directory."""
+
+    kind = "store_unavailable"
+
+
+class RemoteError(UnavailableError):
+    """A licensectl server that is unreachable, timed out, or failing."""
+
     kind = "remote"
 
 
@@ -90,6 +116,9 @@ ERRORS_BY_KIND: dict[str, type[LicensectlError]] = {
         NotFoundError,
         ConflictError,
         AuthError,
+        PermissionDeniedError,
+        UnavailableError,
+        StoreUnavailableError,
         RemoteError,
         InvalidDataError,
         Interrupted,

@@ -37,7 +37,7 @@ from licensectl.activation import (
     parse_timestamp,
     public_key_pem,
 )
-from licensectl.errors import InvalidDataError, NotFoundError, RemoteError
+from licensectl.errors import InvalidDataError, NotFoundError, StoreUnavailableError
 from licensectl.fileio import write_atomic
 
 if sys.platform != "win32":
@@ -57,7 +57,7 @@ _POSIX = os.name == "posix"
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-class KeyStoreError(RemoteError):
+class KeyStoreError(StoreUnavailableError):
     """The key directory is unusable: insecure permissions, a missing or corrupt file.
 
     Exit 6 like a store that cannot be opened: the portal side cannot work, and it is

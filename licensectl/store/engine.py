@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
-from licensectl.errors import ConflictError, LicensectlError, RemoteError, UsageError
+from licensectl.errors import ConflictError, LicensectlError, StoreUnavailableError, UsageError
 from licensectl.store.url import redact_url
 
 BUSY_TIMEOUT_MS = 30_000
@@ -101,7 +101,7 @@ def make_engine(url: str) -> Engine:
             try:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise RemoteError(
+                raise StoreUnavailableError(
                     f"cannot create the store's folder {Path(database).parent}: {exc.strerror}"
                 ) from None
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
@@ -146,17 +146,17 @@ def _db_errors(url: str) -> Iterator[None]:
     except (OperationalError, DatabaseError) as exc:
         text = _first_line(exc)
         if "locked" in text:
-            raise RemoteError(
+            raise StoreUnavailableError(
                 f"the store {redact_url(url)} stayed locked by another process for "
                 f"{BUSY_TIMEOUT_MS // 1000}s; try again"
             ) from exc
         if "deadlock" in text or "could not serialize" in text:
-            raise RemoteError(
+            raise StoreUnavailableError(
                 f"the store {redact_url(url)} aborted this transaction to resolve a clash "
                 f"with another writer ({text}); nothing was written, try again"
             ) from exc
         if isinstance(exc, OperationalError) or "not a database" in text:
-            raise RemoteError(f"cannot open the store {redact_url(url)}: {text}") from exc
+            raise StoreUnavailableError(f"cannot open the store {redact_url(url)}: {text}") from exc
         raise
 
 
