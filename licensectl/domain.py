@@ -27,6 +27,8 @@ EXPIRING_WINDOW_DAYS = 60
 MAINTENANCE_TERMS = (12, 36)
 #: Counts are stored as 32-bit integers (PostgreSQL INTEGER).
 COUNT_MAX = 2**31 - 1
+#: The largest page a list returns in one go (`--limit`); `--all` has no limit.
+PAGE_MAX = COUNT_MAX
 
 
 class LicenseType(StrEnum):
@@ -84,6 +86,22 @@ def clean_name(value: str, *, what: str = "name", max_len: int = NAME_MAX) -> st
         raise UsageError(f"{what} is {len(name)} characters long; the limit is {max_len}")
     if _CONTROL_RE.search(name):
         raise UsageError(f"{what} must not contain control characters")
+    return name
+
+
+def clean_customer_name(value: str) -> str:
+    """A customer/project account name: a name that cannot be mistaken for a Customer ID.
+
+    Wherever a customer is given, a UUID means a Customer ID; a customer named like one
+    could never be reached by name.
+    """
+    name = clean_name(value, what="customer name")
+    if looks_like_uuid(name):
+        raise UsageError(
+            f"customer name {name!r} looks like a Customer ID (a UUID); choose a name that "
+            "is not one",
+            field="name",
+        )
     return name
 
 
@@ -157,18 +175,28 @@ def check_license_values(
     *, type: LicenseType, devices: int, quantity: int, term_months: int | None, po_line: int
 ) -> None:
     """The shape rules of a purchased license (raise UsageError, exit 2)."""
-    for what, value in (("devices", devices), ("quantity", quantity), ("PO line", po_line)):
+    for what, field, value in (
+        ("devices", "devices", devices),
+        ("quantity", "quantity", quantity),
+        ("PO line", "po_line", po_line),
+    ):
         if value < 1:
-            raise UsageError(f"{what} must be at least 1")
+            raise UsageError(f"{what} must be at least 1", field=field)
         if value > COUNT_MAX:
-            raise UsageError(f"{what} must be at most {COUNT_MAX}")
+            raise UsageError(f"{what} must be at most {COUNT_MAX}", field=field)
     if type is LicenseType.MAINTENANCE:
         if term_months is None:
-            raise UsageError("a maintenance license needs --term 12 or 36 (months)")
+            raise UsageError(
+                "a maintenance license needs a term of 12 or 36 months", field="term_months"
+            )
         if term_months not in MAINTENANCE_TERMS:
-            raise UsageError(f"term must be 12 or 36 months, not {term_months}")
+            raise UsageError(
+                f"term must be 12 or 36 months, not {term_months}", field="term_months"
+            )
     elif term_months is not None:
-        raise UsageError(f"--term applies only to maintenance licenses, not {type.value}")
+        raise UsageError(
+            f"a term applies only to maintenance licenses, not {type.value}", field="term_months"
+        )
 
 
 # --- transfer rules -------------------------------------------------------------
@@ -212,7 +240,7 @@ def plan_transfer(
         raise ConflictError("the license already belongs to that customer")
     moved = lic.quantity if quantity is None else quantity
     if moved < 1:
-        raise UsageError("--quantity must be at least 1")
+        raise UsageError("the quantity to transfer must be at least 1", field="quantity")
     if moved > lic.quantity:
         raise ConflictError(
             f"cannot transfer {moved} copies: license {lic.license_id} has {lic.quantity}"
@@ -280,7 +308,7 @@ def expiring_horizon(days: int, *, now: datetime | None = None) -> datetime:
     """`--expiring-within DAYS`: maintenance expiring up to this moment needs renewal
     (expired maintenance still in use included). Days beyond the calendar mean all."""
     if days < 0:
-        raise UsageError("--expiring-within must be 0 or more days")
+        raise UsageError("expiring within must be 0 or more days", field="expiring_within")
     try:
         return (now or utcnow()) + timedelta(days=days)
     except OverflowError:
@@ -342,19 +370,35 @@ def plan_activation(lic: LicenseState, *, install_code: str, held: int, wanted: 
     return delta
 
 
-def check_offline_grant(
-    role: Role, *, license_id: str, type: LicenseType, held: int, wanted: int
+def check_activation_grant(
+    role: Role,
+    *,
+    license_id: str,
+    type: LicenseType,
+    held: int,
+    wanted: int,
+    mode: ActivationMode,
 ) -> None:
-    """Rule 5: offline, only an admin (Customer Success) may grant maintenance copies.
+    """Rule 5 and the roles: who may grant maintenance copies.
 
-    Lines that grant nothing new (unchanged, or a return) stay allowed, so a customer's
-    request may still list the maintenance an admin activated earlier.
+    Offline, only an admin (Customer Success) may grant maintenance copies; online, a
+    partner may too, but never a customer login, which activates capacity and core
+    licenses only. Lines that grant nothing new (unchanged, or a return) stay allowed,
+    so a customer's request may still list the maintenance an admin activated earlier.
     """
-    if type is LicenseType.MAINTENANCE and wanted > held and role is not Role.ADMIN:
+    if type is not LicenseType.MAINTENANCE or wanted <= held or role is Role.ADMIN:
+        return
+    if mode is ActivationMode.OFFLINE:
         raise PermissionDeniedError(
             f"license {license_id} is a maintenance license: offline maintenance activation is "
             "issued by Customer Success (admin) only; a customer login may activate capacity "
             "and core licenses"
+        )
+    if role is Role.CUSTOMER:
+        raise PermissionDeniedError(
+            f"license {license_id} is a maintenance license: a customer login may activate "
+            "capacity and core licenses; maintenance is activated by the partner or Customer "
+            "Success"
         )
 
 

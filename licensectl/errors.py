@@ -29,10 +29,13 @@ class LicensectlError(Exception):
     #: A stable machine-readable kind, used by the server and batch results.
     kind: str = "error"
 
-    def __init__(self, message: str, *, details: Any = None) -> None:
+    def __init__(self, message: str, *, details: Any = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        #: The request field at fault, if one is (`partner`, `term_months`): the CLI
+        #: names its option, an API client its field.
+        self.field = field
 
     @property
     def exit_code(self) -> int:
@@ -124,3 +127,18 @@ ERRORS_BY_KIND: dict[str, type[LicensectlError]] = {
         Interrupted,
     )
 }
+
+
+def from_wire(kind: str, exit_code: int, message: str) -> LicensectlError:
+    """An error that arrived as data (a batch result, a server's error body), rebuilt so
+    that it prints and exits exactly as it would have where it was raised."""
+    cls = ERRORS_BY_KIND.get(kind)
+    if cls is not None and cls.exit_status == exit_code:
+        return cls(message)
+    error = LicensectlError(message)
+    try:
+        error.exit_status = ExitStatus(exit_code)
+    except ValueError:
+        error.exit_status = ExitStatus.ERROR
+    error.kind = kind
+    return error

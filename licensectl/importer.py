@@ -14,7 +14,6 @@ The shape rules themselves live in `licensectl.domain` and are only called from 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import difflib
 import io
 import json
@@ -23,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final, Literal, NamedTuple, TextIO
 
+from licensectl.contract.models import RowError
 from licensectl.domain import (
     LicenseType,
     check_license_values,
@@ -79,42 +79,6 @@ class ImportRow(NamedTuple):
     @property
     def key(self) -> NaturalKey:
         return natural_key(self.partner, self.purchase_order, self.po_line)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class RowError:
-    """One thing wrong with one row: ``row`` is the file's physical line number (from 1)."""
-
-    row: int
-    field: str
-    message: str
-
-    def to_dict(self) -> dict[str, int | str]:
-        return {"row": self.row, "field": self.field, "message": self.message}
-
-
-@dataclasses.dataclass(slots=True)
-class ImportSummary:
-    """The result of an import, shaped like the JSON contract of CLI.md."""
-
-    created: int = 0
-    unchanged: int = 0
-    customers_created: int = 0
-    errors: list[RowError] = dataclasses.field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "created": self.created,
-            "unchanged": self.unchanged,
-            "customers_created": self.customers_created,
-            "errors": [e.to_dict() for e in self.errors],
-            "dry_run": self.dry_run,
-        }
 
 
 ParsedRow = ImportRow | list[RowError]
@@ -577,13 +541,8 @@ def _rule_errors(
         try:
             check_license_values(**arguments)
         except UsageError as exc:
-            errors.append(RowError(row, field, _file_wording(exc.message)))
+            errors.append(RowError(row, field, exc.message))
     return errors
-
-
-def _file_wording(message: str) -> str:
-    # domain.py words its messages for `license add`; a file has a column, not an option.
-    return message.replace("--term", "term_months")
 
 
 # --- helpers --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""SQLModel tables and the *Public read models every backend returns.
+"""SQLModel tables: the store's rows. What backends return is in licensectl.contract.
 
 Tables keep surrogate integer keys for joins and paging; the public identifiers
 (Customer ID, License ID) are UUID text columns with unique indexes. Names and
@@ -8,11 +8,10 @@ are plain index range scans on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import PlainSerializer
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
@@ -21,19 +20,8 @@ from licensectl.domain import (
     ActivationMode,
     LicenseStatus,
     LicenseType,
-    MaintenanceStatus,
     utcnow,
 )
-
-
-def format_utc(value: datetime) -> str:
-    """ISO 8601 UTC with a Z, to the second (CLI.md: `2026-11-29T10:15:00Z`)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-UtcDateTime = Annotated[datetime, PlainSerializer(format_utc, return_type=str, when_used="json")]
 
 
 def _enum(cls: type[StrEnum]) -> SAEnum:
@@ -192,115 +180,3 @@ class SchemaMigration(SQLModel, table=True):
     version: int = Field(primary_key=True)
     name: str
     applied_at: datetime = Field(default_factory=utcnow)
-
-
-# --- public read models ---------------------------------------------------------
-
-
-class PartnerPublic(SQLModel):
-    name: str
-    email: str | None
-    created_at: UtcDateTime
-
-
-class CustomerPublic(SQLModel):
-    customer_id: str
-    name: str
-    partner: str
-    emails: list[str]
-    created_at: UtcDateTime
-
-
-class ActivationPublic(SQLModel):
-    """Copies of one license on one SmartServer; copies 0 once returned (or never held)."""
-
-    license_id: str
-    install_code: str
-    copies: int
-    mode: ActivationMode = Field(sa_type=_enum(ActivationMode))
-    #: Null only when the SmartServer never held the license.
-    activated_at: UtcDateTime | None
-    maintenance_expires: UtcDateTime | None
-    maintenance_status: MaintenanceStatus | None
-    type: LicenseType = Field(sa_type=_enum(LicenseType))
-    devices: int
-
-
-class SmartServerPublic(SQLModel):
-    install_code: str
-    name: str | None
-    capacity: int
-    maintenance_devices: int
-    covered: bool
-    maintenance_status: MaintenanceStatus | None
-    created_at: UtcDateTime
-    activations: list[ActivationPublic]
-
-
-class LicensePublic(SQLModel):
-    license_id: str
-    type: LicenseType = Field(sa_type=_enum(LicenseType))
-    devices: int
-    quantity: int
-    free_copies: int
-    term_months: int | None
-    purchase_order: str
-    po_line: int
-    status: LicenseStatus
-    partner: str
-    customer_id: str | None
-    customer: str | None
-    parent_id: str | None
-    note: str | None
-    created_at: UtcDateTime
-
-
-class LicenseDetail(LicensePublic):
-    successors: list[str]
-    activations: list[ActivationPublic]
-
-
-class CustomerDetail(CustomerPublic):
-    licenses: list[LicensePublic]
-
-
-class EventPublic(SQLModel):
-    at: UtcDateTime
-    actor: str
-    action: str
-    license_id: str | None
-    customer_id: str | None
-    details: dict[str, Any]
-
-
-class LicenseHistory(SQLModel):
-    license: LicensePublic
-    ancestors: list[LicensePublic]
-    descendants: list[LicensePublic]
-    events: list[EventPublic]
-
-
-class TransferResult(SQLModel):
-    original: LicensePublic
-    transferred: LicensePublic
-    remainder: LicensePublic | None
-    dry_run: bool
-
-
-class LicensePage(SQLModel):
-    items: list[LicensePublic]
-    #: The last License ID of this page when more follow (pass it as `--after`).
-    next_after: str | None
-
-
-class StoreBackup(SQLModel):
-    store: str
-    path: str
-    bytes: int
-    licenses: int
-
-
-class StoreSchema(SQLModel):
-    store: str
-    version: int
-    latest: int

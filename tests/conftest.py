@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,34 @@ def assert_one_error_line(result: Result) -> None:
 @pytest.fixture
 def cli(store_url: str) -> Cli:
     return Cli(db=store_url)
+
+
+@pytest.fixture
+def backend_as(store_url: str) -> Iterator[Callable[..., Any]]:
+    """`backend_as(role, partner=…, customer_id=…)`: the target's Backend, acting as that
+    principal (the CLI always acts as the local admin)."""
+    from licensectl.contract.models import Principal
+    from licensectl.domain import Role
+    from licensectl.service import LocalBackend
+    from licensectl.store.url import normalize_db_url
+
+    opened: list[Any] = []
+
+    def make(
+        role: Role = Role.ADMIN,
+        *,
+        partner: str | None = None,
+        customer_id: str | None = None,
+        name: str = "test",
+    ) -> Any:
+        principal = Principal(role=role, name=name, partner=partner, customer_id=customer_id)
+        backend = LocalBackend.open(normalize_db_url(store_url), principal=principal)
+        opened.append(backend)
+        return backend
+
+    yield make
+    for backend in opened:
+        backend.close()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,7 @@ from conftest import Cli
 
 from licensectl.cli.output import Environment
 from licensectl.domain import Role
-from licensectl.errors import AuthError
-from licensectl.store.url import normalize_db_url
+from licensectl.errors import PermissionDeniedError
 
 DEVICE = Cli(db=None)
 #: Device-side behaviour does not depend on the portal's database: one backend will do.
@@ -444,28 +444,22 @@ def test_offline_rules_are_all_or_nothing(cli: Cli, lic: dict[str, str], tmp_pat
 
 
 def test_offline_maintenance_needs_an_admin(
-    cli: Cli, lic: dict[str, str], store_url: str, tmp_path: Path
+    cli: Cli, lic: dict[str, str], backend_as: Callable[..., Any], tmp_path: Path
 ) -> None:
-    from licensectl.service import LocalBackend, Principal
-
     cli.ok("activate", lic["capacity"], "--install-code", "SS-1")
-    customer = LocalBackend.open(
-        normalize_db_url(store_url), principal=Principal(role=Role.CUSTOMER, name="owner")
-    )
-    try:
-        maint_req = make_request(tmp_path, "SS-1", lic["maintenance"], f"{lic['capacity']}:2")
-        with pytest.raises(AuthError, match="maintenance") as raised:
-            customer.activate_offline(maint_req.read_bytes())
-        assert raised.value.exit_code == 5
-        assert cli.json("license", "show", lic["capacity"])["free_copies"] == 4
-        # capacity offline is fine for a customer; so is maintenance an admin activated
-        cap_req = make_request(tmp_path, "SS-1", f"{lic['capacity']}:2")
-        customer.activate_offline(cap_req.read_bytes())
-        cli.ok("activate-offline", str(maint_req), "--out", str(tmp_path / "admin.json"))
-        again = make_request(tmp_path, "SS-1", f"{lic['maintenance']}:1", f"{lic['capacity']}:0")
-        customer.activate_offline(again.read_bytes())
-    finally:
-        customer.close()
+    owner = cli.json("license", "show", lic["capacity"])["customer_id"]
+    customer = backend_as(Role.CUSTOMER, customer_id=owner, name="owner")
+    maint_req = make_request(tmp_path, "SS-1", lic["maintenance"], f"{lic['capacity']}:2")
+    with pytest.raises(PermissionDeniedError, match="maintenance") as raised:
+        customer.activate_offline(maint_req.read_bytes())
+    assert raised.value.exit_code == 5
+    assert cli.json("license", "show", lic["capacity"])["free_copies"] == 4
+    # capacity offline is fine for a customer; so is maintenance an admin activated
+    cap_req = make_request(tmp_path, "SS-1", f"{lic['capacity']}:2")
+    customer.activate_offline(cap_req.read_bytes())
+    cli.ok("activate-offline", str(maint_req), "--out", str(tmp_path / "admin.json"))
+    again = make_request(tmp_path, "SS-1", f"{lic['maintenance']}:1", f"{lic['capacity']}:0")
+    customer.activate_offline(again.read_bytes())
     history = cli.json("license", "history", lic["capacity"])["events"]
     assert history[-1]["actor"] == "customer:owner"
     assert cli.json("smartserver", "show", "SS-1")["capacity"] == 0
@@ -663,7 +657,9 @@ def test_private_keys_are_0600_files_and_never_printed(isolated_home: Path) -> N
     assert "chmod 600" in result.stderr
 
 
-def test_device_side_commands_do_not_load_the_database_stack(tmp_path: Path) -> None:
+def test_device_side_commands_do_not_load_the_database_stack(
+    tmp_path: Path, isolated_home: Path
+) -> None:
     """`import sqlmodel` costs ~1 s: a SmartServer-side command must not pay it."""
     from licensectl import activation as files
     from licensectl.keys import KeyStore
@@ -698,8 +694,6 @@ def test_device_side_commands_do_not_load_the_database_stack(tmp_path: Path) -> 
         ["smartserver", "request", "--install-code", "X", "--license", lid],
         ["smartserver", "verify", str(answered["response"]), "--public-key", str(answered["pem"])],
         ["smartserver", "inspect", str(answered["request"])],
-        ["keys", "show"],
-        ["keys", "export-public"],
     ]
     code = (
         "import sys, json\n"
@@ -714,3 +708,8 @@ def test_device_side_commands_do_not_load_the_database_stack(tmp_path: Path) -> 
             [sys.executable, "-c", code, json.dumps(argv)], capture_output=True, text=True
         )
         assert "RC 0 HEAVY []" in out.stderr, (argv, out.stderr[-500:])
+    # The keys are portal-side (a remote profile asks its server), but a local key
+    # directory is not the store: reading keys opens no store, let alone creates one.
+    for argv in (["keys", "show"], ["keys", "export-public"]):
+        Cli(db=None).ok(*argv)
+    assert not (isolated_home / "data" / "licensectl.db").exists()

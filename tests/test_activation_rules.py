@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from licensectl import domain
 from licensectl.domain import (
+    ActivationMode,
     Holding,
     LicenseState,
     LicenseStatus,
@@ -15,10 +17,14 @@ from licensectl.domain import (
     MaintenanceStatus,
     Role,
 )
-from licensectl.errors import AuthError, ConflictError, UsageError
+from licensectl.errors import ConflictError, PermissionDeniedError, UsageError
 
 NOW = datetime(2026, 11, 29, 10, 15, tzinfo=UTC)
 LID = "b1e52546-f2db-4053-b2dd-2ab2fa7732d2"
+
+
+def _offline_grant(role: Role, **kwargs: Any) -> None:
+    domain.check_activation_grant(role, mode=ActivationMode.OFFLINE, **kwargs)
 
 
 def state(
@@ -94,15 +100,27 @@ def test_install_codes_are_tidied_but_keep_their_case() -> None:
 @pytest.mark.parametrize("role", [Role.CUSTOMER, Role.PARTNER])
 def test_offline_maintenance_is_for_admins_only(role: Role) -> None:
     kwargs = {"license_id": LID, "held": 0, "wanted": 1}
-    with pytest.raises(AuthError) as raised:
-        domain.check_offline_grant(role, type=LicenseType.MAINTENANCE, **kwargs)
+    with pytest.raises(PermissionDeniedError) as raised:
+        _offline_grant(role, type=LicenseType.MAINTENANCE, **kwargs)
     assert raised.value.exit_code == 5
-    domain.check_offline_grant(Role.ADMIN, type=LicenseType.MAINTENANCE, **kwargs)
-    domain.check_offline_grant(role, type=LicenseType.CAPACITY, **kwargs)
-    domain.check_offline_grant(role, type=LicenseType.CORE, **kwargs)
+    _offline_grant(Role.ADMIN, type=LicenseType.MAINTENANCE, **kwargs)
+    _offline_grant(role, type=LicenseType.CAPACITY, **kwargs)
+    _offline_grant(role, type=LicenseType.CORE, **kwargs)
     # granting nothing new (unchanged or a return) stays allowed
-    domain.check_offline_grant(role, type=LicenseType.MAINTENANCE, license_id=LID, held=1, wanted=1)
-    domain.check_offline_grant(role, type=LicenseType.MAINTENANCE, license_id=LID, held=1, wanted=0)
+    _offline_grant(
+        role,
+        type=LicenseType.MAINTENANCE,
+        license_id=LID,
+        held=1,
+        wanted=1,
+    )
+    _offline_grant(
+        role,
+        type=LicenseType.MAINTENANCE,
+        license_id=LID,
+        held=1,
+        wanted=0,
+    )
 
 
 def maint(devices: int, copies: int, days_left: float) -> Holding:

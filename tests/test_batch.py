@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 from conftest import Cli, assert_one_error_line
 
-from licensectl.service import LocalBackend
-
 ONBOARD = """\
 # a comment, and a blank line, are skipped
 {"op": "customer.add", "name": "P-77 Building 1", "emails": ["owner@example.com"], "as": "site"}
@@ -157,9 +155,6 @@ def test_a_missing_file_is_a_usage_error(acme: Cli, tmp_path: Path) -> None:
     acme.fails(2, "batch", str(tmp_path / "missing.jsonl"))
 
 
-@pytest.mark.skipif(
-    not hasattr(LocalBackend, "activate"), reason="activate/return (issue 3) not merged yet"
-)
 def test_activate_and_return_operations(acme: Cli) -> None:
     text = "\n".join(
         [

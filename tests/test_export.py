@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import LICENSE_KEYS, Cli
 
-from licensectl.service import LicenseFilter, LocalBackend
-from licensectl.store.url import normalize_db_url
+from licensectl.contract.requests import LicenseFilter
 
 HEADER = "partner,purchase_order,po_line,type,devices,quantity,term_months,customer"
 
@@ -74,13 +74,8 @@ def test_same_filters_as_license_list(stocked: Cli) -> None:
         assert [json.loads(line) for line in out.splitlines()] == listed(stocked, *filters)
 
 
-def test_streams_in_batches(stocked: Cli) -> None:
-    assert stocked.db is not None
-    backend = LocalBackend.open(normalize_db_url(stocked.db))
-    try:
-        batches = list(backend.export_licenses(LicenseFilter(), batch_size=3))
-    finally:
-        backend.close()
+def test_streams_in_batches(stocked: Cli, backend_as: Callable[..., Any]) -> None:
+    batches = list(backend_as().export_licenses(LicenseFilter(), batch_size=3))
     assert [len(b) for b in batches] == [3, 3, 1]
     assert [lic.model_dump(mode="json") for b in batches for lic in b] == listed(stocked)
 

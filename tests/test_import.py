@@ -10,7 +10,7 @@ import pytest
 from conftest import Cli
 
 from licensectl.cli.output import Environment
-from licensectl.service import bulk
+from licensectl.service import importing
 
 HEADER = "partner,purchase_order,po_line,type,devices,quantity,term_months,customer"
 
@@ -265,7 +265,7 @@ def test_repeats_across_batches_name_the_first_row(
 ) -> None:
     """Rows are checked and written batch by batch; a repeat in a later batch is found in
     the store (a license this import made) or in the scratch table (a license it found)."""
-    monkeypatch.setattr(bulk, "IMPORT_BATCH", 2)
+    monkeypatch.setattr(importing, "IMPORT_BATCH", 2)
     acme.ok("import", "-", input=csv_of("Acme,PO-OLD,1,core,1,1,,"))
     text = csv_of(
         "Acme,PO-1,1,core,1,1,,",  # 2

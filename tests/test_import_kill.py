@@ -14,7 +14,7 @@ import pytest
 from conftest import Cli
 from sqlalchemy import MetaData, create_engine, select
 
-from licensectl.service.bulk import IMPORT_BATCH
+from licensectl.service.importing import IMPORT_BATCH
 from licensectl.store.url import normalize_db_url
 
 HEADER = "partner,purchase_order,po_line,type,devices,quantity,term_months,customer\n"

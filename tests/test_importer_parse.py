@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from licensectl.contract.models import ImportSummary, RowError
 from licensectl.domain import LicenseType
 from licensectl.errors import UsageError
 from licensectl.importer import (
     Format,
     ImportRow,
-    ImportSummary,
     ParsedRow,
-    RowError,
     detect_format,
     iter_rows,
     open_input,
@@ -306,7 +305,7 @@ def test_short_row_reports_the_missing_required_values() -> None:
         ("Acme,PO-1,0,capacity,200,1,,", "po_line", "PO line must be at least 1"),
         ("Acme,PO-1,-2,capacity,200,1,,", "po_line", "PO line must be at least 1"),
         ("Acme,PO-1,first,capacity,200,1,,", "po_line", "must be a whole number"),
-        ("Acme,PO-1,1,maintenance,200,1,,", "term_months", "needs term_months 12 or 36"),
+        ("Acme,PO-1,1,maintenance,200,1,,", "term_months", "needs a term of 12 or 36 months"),
         ("Acme,PO-1,1,maintenance,200,1,24,", "term_months", "term must be 12 or 36 months"),
         ("Acme,PO-1,1,maintenance,200,1,one year,", "term_months", "must be a whole number"),
         ("Acme,PO-1,1,capacity,200,1,12,", "term_months", "only to maintenance"),
@@ -442,7 +441,7 @@ def test_json_line_that_is_not_an_object(line: str, kind: str) -> None:
         ({"partner": 7}, "partner", "must be text"),
         ({"partner": None}, "partner", "partner is required"),
         ({"type": 1}, "type", "unknown license type"),
-        ({"type": "maintenance"}, "term_months", "needs term_months"),
+        ({"type": "maintenance"}, "term_months", "needs a term of 12 or 36"),
         ({"term_months": 12}, "term_months", "only to maintenance"),
         ({"customer": 5}, "customer", "must be text"),
     ],
@@ -483,7 +482,7 @@ def test_summary_matches_the_json_contract() -> None:
     summary = ImportSummary(created=2, customers_created=1, dry_run=True)
     summary.errors.append(RowError(3, "devices", "devices must be at least 1"))
     assert not summary.ok
-    assert json.loads(json.dumps(summary.to_dict())) == {
+    assert json.loads(json.dumps(summary.model_dump())) == {
         "created": 2,
         "unchanged": 0,
         "customers_created": 1,

@@ -7,14 +7,15 @@ from typing import Annotated
 import typer
 
 from licensectl import domain
-from licensectl.cli.context import get_app
+from licensectl.cli.context import get_app, given
 from licensectl.cli.files import check_writable, read_input, write_output
 from licensectl.cli.views import GRANTED_COLUMNS
+from licensectl.contract.fields import doc
 from licensectl.errors import UsageError
 
-LicenseArg = Annotated[str, typer.Argument(metavar="LICENSE_ID", help="License ID (UUID).")]
+LicenseArg = Annotated[str, typer.Argument(metavar="LICENSE_ID", help=doc("license_id"))]
 InstallCodeOpt = Annotated[
-    str, typer.Option("--install-code", help="The SmartServer's install code (its identity).")
+    str, typer.Option("--install-code", metavar="CODE", help=doc("install_code"))
 ]
 
 
@@ -22,25 +23,20 @@ def activate(
     ctx: typer.Context,
     license_id: LicenseArg,
     install_code: InstallCodeOpt,
-    copies: Annotated[
-        int,
-        typer.Option(
-            "--copies",
-            min=0,
-            help="Copies the SmartServer should hold afterwards (0 returns them all).",
-        ),
-    ] = 1,
-    name: Annotated[
-        str | None, typer.Option("--name", help="SmartServer name, shown in the portal.")
-    ] = None,
+    copies: Annotated[int | None, typer.Option("--copies", min=0, help=doc("copies"))] = None,
+    name: Annotated[str | None, typer.Option("--name", help=doc("smartserver_name"))] = None,
 ) -> None:
     """Online activation: the SmartServer holds COPIES of the license afterwards.
 
     Repeating it changes nothing. The license must be in a customer account.
     """
+    from licensectl.contract.requests import Activate
+
     application = get_app(ctx)
     result = application.backend().activate(
-        license_id, install_code=install_code, copies=copies, name=name
+        Activate(
+            license_id=license_id, install_code=install_code, **given(copies=copies, name=name)
+        )
     )
     application.out.document(result, title=f"Activation of {result.license_id}")
     application.out.status(
@@ -55,6 +51,8 @@ def return_(ctx: typer.Context, license_id: LicenseArg, install_code: InstallCod
     Asks for confirmation on a terminal (--yes skips it). Returning what is not held
     changes nothing.
     """
+    from licensectl.contract.requests import Return
+
     application = get_app(ctx)
     backend = application.backend()
     if not application.yes:
@@ -68,7 +66,7 @@ def return_(ctx: typer.Context, license_id: LicenseArg, install_code: InstallCod
                 "They become free for other SmartServers.",
                 what="return",
             )
-    result = backend.return_license(license_id, install_code=install_code)
+    result = backend.return_license(Return(license_id=license_id, install_code=install_code))
     application.out.document(result, title=f"Activation of {result.license_id}")
     application.out.status(
         f"SmartServer {result.install_code} holds no copies of {result.license_id}."

@@ -136,7 +136,7 @@ class RootGroup(TyperGroup):
         except LicensectlError as exc:
             if debug:
                 out.traceback(traceback.format_exc())
-            out.error(exc.message)
+            out.error(_with_flag(exc))
             code = exc.exit_code
         except typer.Exit as exc:
             code = exc.exit_code
@@ -172,6 +172,29 @@ class RootGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+#: The option that sets a request field, for errors that name the field at fault.
+FIELD_FLAGS: dict[str, str] = {
+    "partner": "--partner",
+    "term_months": "--term",
+    "quantity": "--quantity",
+    "devices": "--devices",
+    "po_line": "--po-line",
+    "purchase_order": "--po",
+    "expiring_within": "--expiring-within",
+    "limit": "--limit",
+    "after": "--after",
+    "copies": "--copies",
+    "install_code": "--install-code",
+    "to": "--to",
+}
+
+
+def _with_flag(exc: LicensectlError) -> str:
+    """The service names fields; on the command line, name the option that sets it."""
+    flag = FIELD_FLAGS.get(exc.field or "")
+    return f"{exc.message} ({flag})" if flag and flag not in exc.message else exc.message
 
 
 def _env_debug() -> bool:

@@ -25,12 +25,12 @@ from licensectl.cli.views import (
     PartnerFilter,
     StatusFilter,
     TypeFilter,
+    license_filter,
 )
 from licensectl.errors import InvalidDataError, UsageError
 
 if TYPE_CHECKING:
-    from licensectl.importer import ImportSummary
-    from licensectl.models import LicensePublic
+    from licensectl.contract.models import ImportSummary, LicensePublic
 
 
 class FileFormat(StrEnum):
@@ -75,6 +75,7 @@ def import_(
 
     Lines imported before are unchanged. Any bad row: all errors listed, nothing written, exit 7.
     """
+    from licensectl.contract.requests import ImportOptions
     from licensectl.importer import detect_format, open_input
 
     application = get_app(ctx)
@@ -84,11 +85,13 @@ def import_(
         backend = application.backend()
         total = _size(file)
         with out.progress(f"Importing {_name(file)}", total=total) as advance:
-            summary = backend.import_licenses(_advancing(stream, advance), fmt=fmt, dry_run=dry_run)
+            summary = backend.import_licenses(
+                _advancing(stream, advance), ImportOptions(format=fmt, dry_run=dry_run)
+            )
     if out.format is OutputFormat.TABLE:
         if summary.errors:
             out.table(
-                [e.to_dict() for e in summary.errors[:ERROR_TABLE_ROWS]],
+                [e.model_dump() for e in summary.errors[:ERROR_TABLE_ROWS]],
                 ROW_ERROR_COLUMNS,
                 title=f"Errors in {_name(file)}",
                 err=True,
@@ -101,7 +104,7 @@ def import_(
         else:
             out.status(_summary_line(summary))
     else:
-        out.document(summary.to_dict())
+        out.document(summary)
     if summary.errors:
         rows = len({e.row for e in summary.errors})
         raise InvalidDataError(
@@ -168,20 +171,18 @@ def export(
 
     Streams, so any number of licenses fits; --out is replaced only once all is written.
     """
-    from licensectl.service import LicenseFilter
-
     application = get_app(ctx)
     fmt = _export_format(format_, out_path)
     if out_path == "-":
         out_path = None
     check_writable(out_path, what="export")
     batches = application.backend().export_licenses(
-        LicenseFilter(
+        license_filter(
             partner=partner,
             customer=customer,
             inventory=inventory,
             status=status,
-            type=type_,
+            type_=type_,
             expiring_within=expiring_within,
         )
     )
@@ -203,7 +204,7 @@ def _write_licenses(
     batches: Iterable[list[LicensePublic]], fmt: FileFormat, write: Callable[[str], object]
 ) -> int:
     """Each batch as one chunk of text: CSV rows after a header, or JSON lines."""
-    from licensectl.models import LicensePublic
+    from licensectl.contract.models import LicensePublic
 
     keys = list(LicensePublic.model_fields)
     buffer = io.StringIO()

@@ -12,7 +12,7 @@ from licensectl.cli.output import Environment, Output, OutputFormat
 from licensectl.errors import Interrupted, UsageError
 
 if TYPE_CHECKING:
-    from licensectl.service import LocalBackend
+    from licensectl.contract.protocol import Backend
 
 
 @dataclass
@@ -25,14 +25,17 @@ class Application:
     db: str | None = None
     profile: str | None = None
     env: Environment = field(default_factory=Environment)
-    _backend: LocalBackend | None = None
+    _backend: Backend | None = None
 
     @property
     def out(self) -> Output:
         return Output(self.output_format, quiet=self.quiet, env=self.env)
 
-    def backend(self) -> LocalBackend:
-        """The store this run talks to, opened on first need (imports the DB stack)."""
+    def backend(self) -> Backend:
+        """The store this run talks to, opened on first need (imports the DB stack).
+
+        Typed as the protocol: a command that goes around it does not type-check.
+        """
         if self._backend is None:
             from licensectl import config
             from licensectl.service import LocalBackend
@@ -79,3 +82,8 @@ def get_app(ctx: typer.Context) -> Application:
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def given(**options: object) -> dict[str, object]:
+    """The options a user gave: left-out ones take the request model's default."""
+    return {name: value for name, value in options.items() if value is not None}

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from licensectl.cli.context import get_app
-from licensectl.cli.views import CUSTOMER_COLUMNS, LICENSE_COLUMNS
+from licensectl.cli.views import (
+    CUSTOMER_COLUMNS,
+    LICENSE_COLUMNS,
+    AfterOpt,
+    AllOpt,
+    LimitOpt,
+    page_of,
+    warn_more,
+)
+from licensectl.contract.fields import doc
 
 app = typer.Typer(help="Customer/project accounts of a partner.", no_args_is_help=True)
 email_app = typer.Typer(
@@ -15,39 +24,43 @@ email_app = typer.Typer(
 )
 app.add_typer(email_app, name="email")
 
-PartnerOpt = Annotated[
-    str | None,
-    typer.Option("--partner", "-p", help="Partner name (optional when the store has one)."),
-]
-CustomerArg = Annotated[str, typer.Argument(help="Customer ID or name.")]
+PartnerOpt = Annotated[str | None, typer.Option("--partner", "-p", help=doc("partner"))]
+CustomerArg = Annotated[str, typer.Argument(metavar="CUSTOMER", help=doc("customer"))]
+EmailArg = Annotated[str, typer.Argument(metavar="EMAIL", help=doc("contact"))]
 
 
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: Annotated[
-        str, typer.Argument(help="Account name, e.g. P2022-0208 (unique per partner).")
-    ],
+    name: Annotated[str, typer.Argument(metavar="NAME", help=doc("customer_name"))],
     partner: PartnerOpt = None,
-    email: Annotated[
-        list[str] | None, typer.Option("--email", help="Contact email (repeatable).")
-    ] = None,
+    email: Annotated[list[str] | None, typer.Option("--email", help=doc("emails"))] = None,
 ) -> None:
     """Add a customer/project account; prints the new Customer ID."""
+    from licensectl.contract.requests import CustomerAdd
+
     application = get_app(ctx)
-    customer = application.backend().customer_add(name, partner=partner, emails=email or [])
+    customer = application.backend().customer_add(
+        CustomerAdd(name=name, partner=partner, emails=email or [])
+    )
     application.out.ids(customer, [customer.customer_id])
 
 
 @app.command("list")
-def list_(ctx: typer.Context, partner: PartnerOpt = None) -> None:
-    """List customer accounts."""
+def list_(
+    ctx: typer.Context,
+    partner: PartnerOpt = None,
+    limit: LimitOpt = None,
+    all_: AllOpt = False,
+    after: AfterOpt = None,
+) -> None:
+    """List customer accounts, oldest first."""
     application = get_app(ctx)
-    application.out.listing(
-        application.backend().customer_list(partner=partner),
-        columns=CUSTOMER_COLUMNS,
-        empty="no customers yet",
+    page = application.backend().customer_list(
+        partner=partner, page=page_of(limit, all_=all_, after=after)
     )
+    application.out.listing(page.items, columns=CUSTOMER_COLUMNS, empty="no customers yet")
+    warn_more(application, page.next_after, limit, what="customers")
 
 
 @app.command("show")
@@ -63,25 +76,27 @@ def show(ctx: typer.Context, customer: CustomerArg, partner: PartnerOpt = None) 
 
 @email_app.command("add")
 def email_add(
-    ctx: typer.Context,
-    customer: CustomerArg,
-    email: Annotated[str, typer.Argument(help="Email address.")],
-    partner: PartnerOpt = None,
+    ctx: typer.Context, customer: CustomerArg, email: EmailArg, partner: PartnerOpt = None
 ) -> None:
     """Add an email contact to a customer."""
+    from licensectl.contract.requests import CustomerEmail
+
     application = get_app(ctx)
-    result = application.backend().customer_email_add(customer, email, partner=partner)
+    result = application.backend().customer_email_add(
+        CustomerEmail(customer=customer, email=email, partner=partner)
+    )
     application.out.document(result, title=f"Customer {result.name}")
 
 
 @email_app.command("remove")
 def email_remove(
-    ctx: typer.Context,
-    customer: CustomerArg,
-    email: Annotated[str, typer.Argument(help="Email address.")],
-    partner: PartnerOpt = None,
+    ctx: typer.Context, customer: CustomerArg, email: EmailArg, partner: PartnerOpt = None
 ) -> None:
     """Remove an email contact from a customer."""
+    from licensectl.contract.requests import CustomerEmail
+
     application = get_app(ctx)
-    result = application.backend().customer_email_remove(customer, email, partner=partner)
+    result = application.backend().customer_email_remove(
+        CustomerEmail(customer=customer, email=email, partner=partner)
+    )
     application.out.document(result, title=f"Customer {result.name}")

@@ -14,34 +14,24 @@ from licensectl.cli.files import write_output
 from licensectl.cli.views import KEY_COLUMNS
 
 if TYPE_CHECKING:
-    from licensectl.keys import KeyInfo
+    from licensectl.contract.models import KeyPublic
 
 app = typer.Typer(
     help="The portal's signing keys for offline activation responses.", no_args_is_help=True
 )
 
 
-def _row(info: KeyInfo) -> dict[str, Any]:
-    from licensectl.activation import format_timestamp
-
-    body = "".join(line for line in info.public_pem.splitlines() if not line.startswith("-----"))
-    return {
-        "key_id": info.key_id,
-        "active": info.active,
-        "created_at": format_timestamp(info.created_at),
-        "public_key": body,
-        "public_key_pem": info.public_pem,
-    }
+def _row(key: KeyPublic) -> dict[str, Any]:
+    body = "".join(line for line in key.public_key_pem.splitlines() if not line.startswith("-"))
+    return {**key.model_dump(mode="json"), "public_key": body}
 
 
 @app.command("show")
 def show(ctx: typer.Context) -> None:
     """Every signing key: its id, public key, and which one signs new responses."""
-    from licensectl.keys import KeyStore
-
     application = get_app(ctx)
     application.out.listing(
-        [_row(info) for info in KeyStore().list()],
+        [_row(key) for key in application.backend().keys_list()],
         columns=KEY_COLUMNS,
         title="Signing keys",
         empty="no signing keys yet: the first is created when a response is first signed "
@@ -60,10 +50,8 @@ def export_public(
     ] = None,
 ) -> None:
     """The public key devices verify responses with (PEM); creates the first key if need be."""
-    from licensectl.keys import KeyStore
-
     application = get_app(ctx)
-    pem = KeyStore().public_pem(key_id)
+    pem = application.backend().keys_public_pem(key_id)
     if write_output(application.out, out_path, pem.encode("ascii"), what="public key"):
         application.out.status(f"Public key written to {out_path}")
 
@@ -71,13 +59,11 @@ def export_public(
 @app.command("rotate")
 def rotate(ctx: typer.Context) -> None:
     """Make a new active signing key; prints its id. Old keys still verify their responses."""
-    from licensectl.keys import KeyStore
-
     application = get_app(ctx)
-    info = KeyStore().rotate()
-    application.out.ids(_row(info), [info.key_id])
+    key = application.backend().keys_rotate()
+    application.out.ids(_row(key), [key.key_id])
     application.out.status(
-        f"New responses are signed with key {info.key_id}; responses signed before keep "
+        f"New responses are signed with key {key.key_id}; responses signed before keep "
         "verifying with their keys. Give devices the new public key: "
         "licensectl keys export-public"
     )

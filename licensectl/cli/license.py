@@ -11,64 +11,56 @@ from licensectl.cli.views import (
     ACTIVATION_COLUMNS,
     EVENT_COLUMNS,
     LICENSE_COLUMNS,
+    AfterOpt,
+    AllOpt,
     CustomerFilter,
     ExpiringFilter,
     InventoryFilter,
+    LimitOpt,
     PartnerFilter,
     StatusFilter,
     TypeFilter,
     emit_license_page,
+    license_filter,
+    page_of,
 )
+from licensectl.contract.fields import doc
 from licensectl.domain import LicenseType
 
 app = typer.Typer(
     help="Licenses: add purchased ones, list, show, trace lineage.", no_args_is_help=True
 )
 
-LicenseArg = Annotated[str, typer.Argument(metavar="LICENSE_ID", help="License ID (UUID).")]
-LimitOpt = Annotated[
-    int, typer.Option("--limit", min=1, help="At most this many rows (default 100).")
-]
-AllOpt = Annotated[bool, typer.Option("--all", help="Every row, no limit.")]
-AfterOpt = Annotated[
-    str | None, typer.Option("--after", help="Next page: rows after this License ID.")
-]
+LicenseArg = Annotated[str, typer.Argument(metavar="LICENSE_ID", help=doc("license_id"))]
 
 
 @app.command("add")
 def add(
     ctx: typer.Context,
-    po: Annotated[str, typer.Option("--po", help="Purchase order number.")],
-    type_: Annotated[
-        LicenseType, typer.Option("--type", case_sensitive=False, help="License type.")
-    ],
-    devices: Annotated[int, typer.Option("--devices", help="Device count of one copy.")],
-    partner: Annotated[
-        str | None,
-        typer.Option("--partner", "-p", help="Partner (optional when the store has one)."),
-    ] = None,
-    po_line: Annotated[int, typer.Option("--po-line", help="Line within the PO.")] = 1,
-    quantity: Annotated[
-        int, typer.Option("--quantity", help="Copies (each for one SmartServer).")
-    ] = 1,
+    po: Annotated[str, typer.Option("--po", help=doc("purchase_order"))],
+    type_: Annotated[LicenseType, typer.Option("--type", case_sensitive=False, help=doc("type"))],
+    devices: Annotated[int, typer.Option("--devices", help=doc("devices"))],
+    partner: Annotated[str | None, typer.Option("--partner", "-p", help=doc("partner"))] = None,
+    po_line: Annotated[int | None, typer.Option("--po-line", help=doc("po_line"))] = None,
+    quantity: Annotated[int | None, typer.Option("--quantity", help=doc("quantity"))] = None,
     term: Annotated[
-        int | None, typer.Option("--term", help="Maintenance term in months: 12 or 36.")
+        int | None, typer.Option("--term", metavar="MONTHS", help=doc("term_months"))
     ] = None,
-    note: Annotated[str | None, typer.Option("--note", help="Free-text note.")] = None,
+    note: Annotated[str | None, typer.Option("--note", help=doc("note"))] = None,
 ) -> None:
     """Add a purchased license to a partner's inventory; prints the new License ID."""
+    from licensectl.cli.context import given
+    from licensectl.contract.requests import LicenseAdd
+
     application = get_app(ctx)
-    lic = application.backend().license_add(
-        partner=partner,
+    request = LicenseAdd(
         purchase_order=po,
-        po_line=po_line,
         type=type_,
         devices=devices,
-        quantity=quantity,
-        term_months=term,
-        note=note,
+        **given(partner=partner, po_line=po_line, quantity=quantity, term_months=term, note=note),
     )
-    application.out.ids(lic, [lic.license_id])
+    lic = application.backend().license_add(request)
+    application.out.ids(lic, [lic.license_id or ""])
 
 
 @app.command("list")
@@ -80,25 +72,22 @@ def list_(
     status: StatusFilter = None,
     type_: TypeFilter = None,
     expiring_within: ExpiringFilter = None,
-    limit: LimitOpt = 100,
+    limit: LimitOpt = None,
     all_: AllOpt = False,
     after: AfterOpt = None,
 ) -> None:
     """List licenses (oldest first), retired ones included and marked."""
-    from licensectl.service import LicenseFilter
-
     application = get_app(ctx)
     page = application.backend().license_list(
-        LicenseFilter(
+        license_filter(
             partner=partner,
             customer=customer,
             inventory=inventory,
             status=status,
-            type=type_,
+            type_=type_,
             expiring_within=expiring_within,
         ),
-        limit=None if all_ else limit,
-        after=after,
+        page=page_of(limit, all_=all_, after=after),
     )
     emit_license_page(application, page, limit=limit)
 
@@ -125,7 +114,7 @@ def history(ctx: typer.Context, license_id: LicenseArg) -> None:
         return
     everyone = [*hist.ancestors, hist.license, *hist.descendants]
     labels = {
-        lic.license_id: (
+        lic.license_id or "": (
             f"{lic.license_id}  {lic.status.value}  ×{lic.quantity}  "
             f"{lic.customer or 'My Inventory'}"
             + ("  ◀ this license" if lic.license_id == hist.license.license_id else "")
@@ -134,15 +123,15 @@ def history(ctx: typer.Context, license_id: LicenseArg) -> None:
     }
     children: dict[str, list[str]] = {}
     for lic in everyone:
-        if lic.parent_id is not None:
-            children.setdefault(lic.parent_id, []).append(lic.license_id)
+        if lic.parent_id is not None and lic.parent_id in labels:
+            children.setdefault(lic.parent_id, []).append(lic.license_id or "")
     root = everyone[0]
     out.tree(
         f"Lineage of PO {root.purchase_order} line {root.po_line} "
         f"({root.type.value}, {root.devices} devices)",
         children,
         labels,
-        root.license_id,
+        root.license_id or "",
     )
     out.listing(hist.events, columns=EVENT_COLUMNS, title="Events", empty="no events")
 

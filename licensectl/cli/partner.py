@@ -8,6 +8,7 @@ import typer
 
 from licensectl.cli.context import get_app
 from licensectl.cli.views import PARTNER_COLUMNS
+from licensectl.contract.fields import doc
 
 app = typer.Typer(help="Partners: the system integrators that buy licenses.", no_args_is_help=True)
 
@@ -15,12 +16,14 @@ app = typer.Typer(help="Partners: the system integrators that buy licenses.", no
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Partner name (unique).")],
-    email: Annotated[str | None, typer.Option("--email", help="Contact email.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help=doc("partner_name"))],
+    email: Annotated[str | None, typer.Option("--email", help=doc("email"))] = None,
 ) -> None:
     """Add a partner; prints its name."""
+    from licensectl.contract.requests import PartnerAdd
+
     application = get_app(ctx)
-    partner = application.backend().partner_add(name, email=email)
+    partner = application.backend().partner_add(PartnerAdd(name=name, email=email))
     application.out.ids(partner, [partner.name])
 
 

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from licensectl.cli.context import get_app
-from licensectl.cli.views import CUSTOMER_COLUMNS, LICENSE_COLUMNS, emit_license_page
+from licensectl.cli.views import (
+    CUSTOMER_COLUMNS,
+    LICENSE_COLUMNS,
+    AfterOpt,
+    AllOpt,
+    LimitOpt,
+    emit_license_page,
+    page_of,
+    warn_more,
+)
 
 app = typer.Typer(help="Search by customer name or purchase order.", no_args_is_help=True)
 
@@ -16,27 +25,25 @@ app = typer.Typer(help="Search by customer name or purchase order.", no_args_is_
 def customer(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Part of a customer name (any case).")],
-    limit: Annotated[
-        int, typer.Option("--limit", min=1, help="At most this many customers.")
-    ] = 100,
-    all_: Annotated[bool, typer.Option("--all", help="Every match.")] = False,
+    limit: LimitOpt = None,
+    all_: AllOpt = False,
+    after: AfterOpt = None,
 ) -> None:
     """Customers whose name contains TEXT, each with its licenses."""
     application = get_app(ctx)
-    found = application.backend().search_customers(text, limit=None if all_ else limit + 1)
-    more = not all_ and len(found) > limit
-    found = found[:limit] if more else found
+    found = application.backend().search_customers(
+        text, page=page_of(limit, all_=all_, after=after)
+    )
     out = application.out
     if out.format == "table":
-        if not found:
+        if not found.items:
             out.status("no customers match")
-        for c in found:
+        for c in found.items:
             out.table([c.model_dump(mode="json")], CUSTOMER_COLUMNS)
             out.listing(c.licenses, columns=LICENSE_COLUMNS, empty="  (no licenses)")
     else:
-        out.listing(found, columns=CUSTOMER_COLUMNS)
-    if more:
-        out.warn(f"showing the first {limit} customers; more match. Use --all for every match")
+        out.listing(found.items, columns=CUSTOMER_COLUMNS)
+    warn_more(application, found.next_after, limit, what="customers")
 
 
 @app.command("po")
@@ -44,15 +51,13 @@ def po(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Purchase order, or its beginning (any case).")],
     exact: Annotated[bool, typer.Option("--exact", help="Only this exact PO.")] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 100,
-    all_: Annotated[bool, typer.Option("--all", help="Every match.")] = False,
-    after: Annotated[
-        str | None, typer.Option("--after", help="Rows after this License ID.")
-    ] = None,
+    limit: LimitOpt = None,
+    all_: AllOpt = False,
+    after: AfterOpt = None,
 ) -> None:
     """Licenses whose PO starts with (or equals) TEXT, retired ones included and marked."""
     application = get_app(ctx)
     page = application.backend().search_po(
-        text, exact=exact, limit=None if all_ else limit, after=after
+        text, exact=exact, page=page_of(limit, all_=all_, after=after)
     )
     emit_license_page(application, page, limit=limit)

@@ -142,9 +142,11 @@ def verify(
     if public_key is not None:
         keys: Any = load_public_key_pem(read_input(public_key, what="public key", limit=_PEM_LIMIT))
     else:
-        from licensectl.keys import KeyStore
-
-        keys = KeyStore().public_keys()
+        # The portal's own keys, as its backend (a local key directory or a server) has them.
+        keys = {
+            k.key_id: load_public_key_pem(k.public_key_pem.encode("ascii"))
+            for k in application.backend().keys_list()
+        }
         if not keys:
             raise UsageError(
                 "no public key to verify with: pass --public-key FILE (the portal exports it "

@@ -2,44 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from licensectl.cli.context import get_app
+from licensectl.cli.context import Application, get_app, given
 from licensectl.cli.output import Column
 from licensectl.cli.views import LICENSE_COLUMNS
+from licensectl.contract.fields import doc
+
+if TYPE_CHECKING:
+    from licensectl.contract.models import TransferResult
 
 
 def transfer(
     ctx: typer.Context,
-    license_id: Annotated[
-        str, typer.Argument(metavar="LICENSE_ID", help="License ID to transfer.")
-    ],
-    to: Annotated[
-        str,
-        typer.Option(
-            "--to", help="Receiving customer: Customer ID, or name under the license's partner."
-        ),
-    ],
+    license_id: Annotated[str, typer.Argument(metavar="LICENSE_ID", help=doc("license_id"))],
+    to: Annotated[str, typer.Option("--to", metavar="CUSTOMER", help=doc("to"))],
     quantity: Annotated[
-        int | None,
-        typer.Option(
-            "--quantity", min=1, help="Copies to move (default all); the rest stay with the sender."
-        ),
+        int | None, typer.Option("--quantity", min=1, help=doc("transfer_quantity"))
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the result; change nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=doc("dry_run"))] = False,
 ) -> None:
     """Transfer a license; prints the new License ID (and the remainder's for a partial one).
 
     The original is retired (`transferred`) and kept for tracking.
     """
+    from licensectl.contract.requests import Transfer
+
     application = get_app(ctx)
     backend = application.backend()
     out = application.out
-    plan = backend.transfer(license_id, to=to, quantity=quantity, dry_run=True)
+    request = Transfer(license_id=license_id, to=to, **given(quantity=quantity))
+    plan = backend.transfer(request.model_copy(update={"dry_run": True}))
     if dry_run:
         if out.format == "table":
             _show_plan(application, plan, err=False)
@@ -55,10 +50,10 @@ def transfer(
             f"to {plan.transferred.customer}?",
             what="transfer",
         )
-    result = backend.transfer(license_id, to=to, quantity=quantity)
-    ids = [result.transferred.license_id]
+    result = backend.transfer(request)
+    ids = [result.transferred.license_id or ""]
     if result.remainder is not None:
-        ids.append(result.remainder.license_id)
+        ids.append(result.remainder.license_id or "")
     out.ids(result, ids)
     out.status(
         f"Transferred {result.transferred.quantity} cop"
@@ -67,17 +62,18 @@ def transfer(
     )
 
 
-def _show_plan(application: object, plan: object, *, err: bool) -> None:
-    from licensectl.cli.context import Application
-    from licensectl.models import TransferResult
+def _row(role: str, data: dict[str, Any]) -> dict[str, Any]:
+    # A license a plan would mint has no ID until the transfer is made.
+    return {"role": role, **data, "license_id": data["license_id"] or "(new)"}
 
-    assert isinstance(application, Application) and isinstance(plan, TransferResult)
+
+def _show_plan(application: Application, plan: TransferResult, *, err: bool) -> None:
     rows = [
-        {"role": "retired (original)", **plan.original.model_dump(mode="json")},
-        {"role": "to receiver", **plan.transferred.model_dump(mode="json")},
+        _row("retired (original)", plan.original.model_dump(mode="json")),
+        _row("to receiver", plan.transferred.model_dump(mode="json")),
     ]
     if plan.remainder is not None:
-        rows.append({"role": "remainder (sender)", **plan.remainder.model_dump(mode="json")})
+        rows.append(_row("remainder (sender)", plan.remainder.model_dump(mode="json")))
     wanted = {"License ID", "Qty", "Status", "Owner"}
     columns = [Column("", "role"), *(c for c in LICENSE_COLUMNS if c.header in wanted)]
     title = (

@@ -8,10 +8,12 @@ import typer
 
 from licensectl.cli.context import Application
 from licensectl.cli.output import Column
+from licensectl.contract.fields import default, doc
 from licensectl.domain import Inventory, LicenseStatus, LicenseType
 
 if TYPE_CHECKING:
-    from licensectl.models import LicensePage
+    from licensectl.contract.models import LicensePage
+    from licensectl.contract.requests import LicenseFilter, Page
 
 
 def _owner(row: dict[str, Any]) -> str:
@@ -120,34 +122,70 @@ def emit_license_page(
     app: Application, page: LicensePage, *, limit: int | None, title: str | None = None
 ) -> None:
     app.out.listing(page.items, columns=LICENSE_COLUMNS, title=title, empty="no licenses match")
-    if page.next_after is not None:
+    warn_more(app, page.next_after, limit, what="licenses")
+
+
+def warn_more(app: Application, next_after: str | None, limit: int | None, *, what: str) -> None:
+    """A page cut short says so on stderr, with how to get the rest (CLI.md, Lists)."""
+    if next_after is not None:
         app.out.warn(
-            f"showing the first {limit} licenses; more exist. Use --all for everything, "
-            f"or --after {page.next_after} for the next page"
+            f"showing the first {limit or default('limit')} {what}; more exist. Use --all for "
+            f"everything, or --after {next_after} for the next page"
         )
 
 
+def page_of(limit: int | None, *, all_: bool, after: str | None) -> Page:
+    """The page the --limit/--all/--after options ask for."""
+    from licensectl.contract.requests import Page
+
+    if all_:
+        return Page(limit=None, after=after)
+    return Page(after=after) if limit is None else Page(limit=limit, after=after)
+
+
+def license_filter(
+    *,
+    partner: str | None,
+    customer: str | None,
+    inventory: Inventory | None,
+    status: LicenseStatus | None,
+    type_: LicenseType | None,
+    expiring_within: int | None,
+) -> LicenseFilter:
+    from licensectl.contract.requests import LicenseFilter
+
+    return LicenseFilter(
+        partner=partner,
+        customer=customer,
+        inventory=inventory,
+        status=status,
+        type=type_,
+        expiring_within=expiring_within,
+    )
+
+
 # The filters of `license list`, which `export` takes too.
-PartnerFilter = Annotated[str | None, typer.Option("--partner", "-p", help="Only this partner's.")]
+PartnerFilter = Annotated[str | None, typer.Option("--partner", "-p", help=doc("filter_partner"))]
 CustomerFilter = Annotated[
-    str | None, typer.Option("--customer", "-c", help="Only this customer's (ID or name).")
+    str | None, typer.Option("--customer", "-c", help=doc("filter_customer"))
 ]
 InventoryFilter = Annotated[
     Inventory | None,
-    typer.Option(
-        "--inventory", case_sensitive=False, help="mine = partner inventory; customer = customers'."
-    ),
+    typer.Option("--inventory", case_sensitive=False, help=doc("inventory")),
 ]
 StatusFilter = Annotated[
     LicenseStatus | None,
-    typer.Option("--status", case_sensitive=False, help="Only this status."),
+    typer.Option("--status", case_sensitive=False, help=doc("status")),
 ]
 TypeFilter = Annotated[
-    LicenseType | None, typer.Option("--type", case_sensitive=False, help="Only this type.")
+    LicenseType | None, typer.Option("--type", case_sensitive=False, help=doc("filter_type"))
 ]
 ExpiringFilter = Annotated[
     int | None,
-    typer.Option(
-        "--expiring-within", min=0, metavar="DAYS", help="Maintenance expiring within DAYS."
-    ),
+    typer.Option("--expiring-within", min=0, metavar="DAYS", help=doc("expiring_within")),
 ]
+
+# Paging, for every list that can grow.
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help=doc("limit"))]
+AllOpt = Annotated[bool, typer.Option("--all", help="Every row, no limit.")]
+AfterOpt = Annotated[str | None, typer.Option("--after", metavar="ID", help=doc("after"))]

@@ -1,28 +1,25 @@
-"""The operations of licensectl.
+"""The operations of licensectl over a local store.
 
-`LocalBackend` holds every business rule (through `licensectl.domain`) over a store,
-assembled from one class per group of operations over the shared `BaseBackend`. The
-CLI, and later the server, only translate arguments and results; a remote backend
-speaks the same `Backend` protocol over HTTP. Each public method is one transaction,
-unless the caller wraps several in `atomic()`.
+`LocalBackend` holds every business rule (through `licensectl.domain`) over a SQLite or
+PostgreSQL store, assembled from one class per group of operations. It implements the
+`licensectl.contract.protocol.Backend` protocol; the CLI and the server only translate
+arguments and results, and a remote backend speaks the same protocol over HTTP.
 """
 
+from licensectl.service.accounts import AccountOps
 from licensectl.service.activation import ActivationOps
-from licensectl.service.base import DEFAULT_LIMIT, LicenseFilter, Principal, local_operator
-from licensectl.service.bulk import BulkOps
-from licensectl.service.core import CoreOps
-from licensectl.service.protocol import Backend
+from licensectl.service.base import local_operator
+from licensectl.service.batch import BatchOps
+from licensectl.service.exporting import ExportOps
+from licensectl.service.importing import ImportOps
+from licensectl.service.licenses import LicenseOps
+from licensectl.service.transfer import TransferOps
 
 
-class LocalBackend(CoreOps, ActivationOps, BulkOps):
-    """The rules of DOMAIN.md over a SQLite or PostgreSQL store."""
+class LocalBackend(
+    AccountOps, LicenseOps, TransferOps, ActivationOps, ImportOps, ExportOps, BatchOps
+):
+    """The rules of the domain over a SQLite or PostgreSQL store, as one principal."""
 
 
-__all__ = [
-    "DEFAULT_LIMIT",
-    "Backend",
-    "LicenseFilter",
-    "LocalBackend",
-    "Principal",
-    "local_operator",
-]
+__all__ = ["LocalBackend", "local_operator"]

@@ -19,19 +19,21 @@ from sqlmodel import Session, col, select
 
 from licensectl import activation as files
 from licensectl import domain
+from licensectl.contract.models import ActivationPublic, SmartServerPublic
+from licensectl.contract.requests import Activate, Return
 from licensectl.domain import ActivationMode, utcnow
 from licensectl.errors import ConflictError, NotFoundError
-from licensectl.keys import KeyStore
 from licensectl.models import (
     Activation,
-    ActivationPublic,
     Customer,
     License,
     OfflineRequest,
     SmartServer,
-    SmartServerPublic,
 )
-from licensectl.service.base import BaseBackend, license_state
+from licensectl.service.admin import AdminOps
+from licensectl.service.base import license_state
+from licensectl.service.convert import activation_public
+from licensectl.service.lookup import Lookups, scoped_licenses
 
 
 @dataclass
@@ -44,52 +46,43 @@ class _Change:
     wanted: int
 
 
-class ActivationOps(BaseBackend):
+class ActivationOps(Lookups, AdminOps):
     """Activate, return, answer offline requests, show a SmartServer."""
-
-    _key_store: KeyStore | None = None
-
-    @property
-    def key_store(self) -> KeyStore:
-        """The portal's signing keys (LICENSECTL_KEY_DIR, else the user data dir)."""
-        if self._key_store is None:
-            self._key_store = KeyStore()
-        return self._key_store
-
-    @key_store.setter
-    def key_store(self, value: KeyStore) -> None:
-        self._key_store = value
 
     # --- online ---------------------------------------------------------------
 
-    def activate(
-        self,
-        license_id: str,
-        *,
-        install_code: str,
-        copies: int = 1,
-        name: str | None = None,
-        mode: ActivationMode = ActivationMode.ONLINE,
-    ) -> ActivationPublic:
+    def activate(self, request: Activate) -> ActivationPublic:
         """Make the SmartServer hold `copies` of the license (rule 8: 0 returns them).
 
         Holding what it holds already changes nothing and records no event.
         """
-        code = domain.clean_install_code(install_code)
-        wanted = domain.check_copies(copies)
+        code = domain.clean_install_code(request.install_code)
+        wanted = domain.check_copies(request.copies)
+        name = request.name
         clean = domain.clean_name(name, what="SmartServer name") if name is not None else None
+        mode = ActivationMode.ONLINE
         with self._write() as s:
-            lic = self._license(s, license_id, lock=True)
+            lic = self._license(s, request.license_id, lock=True)
             server = self._smartserver(s, code, lock=True)
             change = self._plan(s, lic, server, code, wanted)
+            domain.check_activation_grant(
+                self.principal.role,
+                license_id=lic.license_id,
+                type=lic.type,
+                held=change.held,
+                wanted=change.wanted,
+                mode=mode,
+            )
             server = self._named(s, server, code, clean, needed=change.wanted > change.held)
             now = utcnow()
             row = self._apply(s, change, server, mode=mode, now=now)
             return self._change_public(change, row, code, mode=mode, now=now)
 
-    def return_license(self, license_id: str, *, install_code: str) -> ActivationPublic:
+    def return_license(self, request: Return) -> ActivationPublic:
         """Free every copy the SmartServer holds; returning nothing held is no change."""
-        return self.activate(license_id, install_code=install_code, copies=0)
+        return self.activate(
+            Activate(license_id=request.license_id, install_code=request.install_code, copies=0)
+        )
 
     # --- offline --------------------------------------------------------------
 
@@ -119,12 +112,13 @@ class ActivationOps(BaseBackend):
             changes = []
             for line in request.licenses:
                 change = self._plan(s, licenses[line.license_id], server, code, line.copies)
-                domain.check_offline_grant(
+                domain.check_activation_grant(
                     self.principal.role,
                     license_id=line.license_id,
                     type=change.lic.type,
                     held=change.held,
                     wanted=change.wanted,
+                    mode=ActivationMode.OFFLINE,
                 )
                 changes.append(change)
             needed = any(c.wanted > c.held for c in changes)
@@ -136,7 +130,8 @@ class ActivationOps(BaseBackend):
                     s, change, server, mode=ActivationMode.OFFLINE, now=now, nonce=request.nonce
                 )
                 granted.append(self._granted(change.lic, change.wanted, row))
-            totals = self._coverage(s, server, now=now)
+            # The response states the SmartServer's real totals, whoever asked.
+            totals = self._coverage(s, server, now=now, scoped=False)
             if max(totals.capacity, totals.maintenance_devices) > files.MAX_INT:
                 raise ConflictError(
                     f"{code}'s totals are too large for an activation response; nothing was changed"
@@ -214,7 +209,9 @@ class ActivationOps(BaseBackend):
         code = domain.clean_install_code(install_code)
         with self._read() as s:
             server = self._smartserver(s, code)
-            if server is None:
+            held = self._held(s, server) if server is not None else []
+            if server is None or (not self._scope_of(s).unlimited and not held):
+                # A partner or customer sees a SmartServer through its own licenses only.
                 raise NotFoundError(f"no SmartServer with install code {code!r}")
             now = utcnow()
             totals = self._coverage(s, server, now=now)
@@ -227,23 +224,26 @@ class ActivationOps(BaseBackend):
                 maintenance_status=totals.maintenance_status,
                 created_at=server.created_at,
                 activations=[
-                    self._activation_public(a, lic, server.install_code, now=now)
-                    for a, lic in self._held(s, server)
+                    activation_public(a, lic, server.install_code, now=now) for a, lic in held
                 ],
             )
 
-    def _held(self, s: Session, server: SmartServer) -> Sequence[tuple[Activation, License]]:
-        return s.exec(
+    def _held(
+        self, s: Session, server: SmartServer, *, scoped: bool = True
+    ) -> Sequence[tuple[Activation, License]]:
+        """What the SmartServer holds: of the licenses the principal can see, or all."""
+        stmt = (
             select(Activation, License)
             .join(License, col(License.seq) == Activation.license_seq)
             .where(Activation.smartserver_id == server.id, Activation.copies > 0)
             .order_by(col(Activation.id))
-        ).all()
+        )
+        return s.exec(scoped_licenses(stmt, self._scope_of(s)) if scoped else stmt).all()
 
     def _coverage(
-        self, s: Session, server: SmartServer | None, *, now: datetime
+        self, s: Session, server: SmartServer | None, *, now: datetime, scoped: bool = True
     ) -> domain.Coverage:
-        held = self._held(s, server) if server is not None else []
+        held = self._held(s, server, scoped=scoped) if server is not None else []
         return domain.coverage(
             (
                 domain.Holding(
@@ -412,7 +412,7 @@ class ActivationOps(BaseBackend):
         now: datetime,
     ) -> ActivationPublic:
         if row is not None:
-            return self._activation_public(row, change.lic, code, now=now)
+            return activation_public(row, change.lic, code, now=now)
         # Nothing held, nothing asked for: the SmartServer never held this license.
         return ActivationPublic(
             license_id=change.lic.license_id,

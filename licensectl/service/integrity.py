@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Final
 
 from sqlalchemy import Table, func, select
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from licensectl import domain
+from licensectl.contract.models import CheckResult, StoreCheckReport
 from licensectl.domain import LicenseStatus
 from licensectl.models import Activation, Customer, License
 from licensectl.store.engine import Store
@@ -26,21 +27,6 @@ SHOWN: Final = 20
 LICENSES: Final[Table] = License.__table__  # type: ignore[attr-defined]
 CUSTOMERS: Final[Table] = Customer.__table__  # type: ignore[attr-defined]
 ACTIVATIONS: Final[Table] = Activation.__table__  # type: ignore[attr-defined]
-
-
-class CheckResult(SQLModel):
-    name: str
-    ok: bool
-    #: How many problems were found (0 when ok).
-    problems: int
-    #: The first problems, one sentence each.
-    details: list[str]
-
-
-class StoreCheckReport(SQLModel):
-    store: str
-    ok: bool
-    checks: list[CheckResult]
 
 
 class _Check:

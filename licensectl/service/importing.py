@@ -1,4 +1,4 @@
-"""Bulk purchase-order import, streaming export, and the store's integrity check.
+"""Bulk purchase-order import.
 
 The import (CLI.md, "Bulk import of purchase orders") is one write transaction that
 streams the file through in batches: each batch is checked against the store in one
@@ -19,7 +19,6 @@ import contextlib
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final, NamedTuple, TypeVar
 
 from sqlalchemy import (
@@ -39,32 +38,19 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col
 
 from licensectl import domain
-from licensectl.domain import LicenseState, LicenseStatus, LicenseType, utcnow
-from licensectl.errors import ConflictError, UsageError
-from licensectl.importer import Format, ImportRow, ImportSummary, RowError, iter_rows
-from licensectl.models import (
-    Customer,
-    Event,
-    License,
-    LicensePublic,
-    Partner,
-    StoreBackup,
-    StoreSchema,
-)
-from licensectl.service.base import BaseBackend, LicenseFilter, _DryRun
-from licensectl.service.integrity import StoreCheckReport, check_store
-from licensectl.store.schema import LATEST, current_version, ensure_schema
-from licensectl.store.url import redact_url
+from licensectl.contract.models import ImportSummary, RowError
+from licensectl.contract.requests import ImportOptions
+from licensectl.domain import LicenseState, LicenseStatus, LicenseType, Role, utcnow
+from licensectl.importer import ImportRow, iter_rows
+from licensectl.models import Customer, Event, License, Partner
+from licensectl.service.base import BaseBackend, _DryRun
+from licensectl.service.lookup import IN_CHUNK, Lookups
 
 #: Rows checked and written together: big enough that per-statement costs vanish, small
 #: enough that a batch's rows and look-ups stay a few megabytes.
 IMPORT_BATCH: Final = 5000
-#: Bound values per IN (...) list; SQLite builds before 3.32 allow 999 in a statement.
-IN_CHUNK: Final = 900
-EXPORT_BATCH: Final = 1000
 #: SQLite's page cache during an import (the default is 2 MiB): the License ID indexes
 #: take inserts at random places, and re-reading their pages made imports 10 % slower.
 IMPORT_CACHE_KIB: Final = 16 * 1024
@@ -121,25 +107,24 @@ _SEEN = _scratch_table(
 )
 
 
-class BulkOps(BaseBackend):
-    """`import`, `export` and `db check`."""
+class ImportOps(Lookups):
+    """`import`: purchased licenses from purchase-order files, all rows or none."""
 
-    def import_licenses(
-        self, lines: Iterable[str], *, fmt: Format = "csv", dry_run: bool = False
-    ) -> ImportSummary:
+    def import_licenses(self, lines: Iterable[str], options: ImportOptions) -> ImportSummary:
         """Import purchased licenses from CSV or JSONL text: every row or none.
 
-        Returns the summary; with any row errors (or `dry_run`) nothing is written. A row
+        Returns the summary; with any row errors (or a dry run) nothing is written. A row
         with errors counts toward nothing, and then neither does any other: the counts of
         a failed import are 0.
         """
-        rows = iter_rows(lines, fmt, check_duplicates=False)
+        self._allow(Role.ADMIN, action="import purchase orders")
+        rows = iter_rows(lines, options.format, check_duplicates=False)
         try:
             with _no_gc_pauses(), self._write() as s:
                 conn = s.connection()
                 with _page_cache(conn, IMPORT_CACHE_KIB):
-                    summary = _Import(self, conn, dry_run=dry_run).run(rows)
-                if dry_run or summary.errors:
+                    summary = _Import(self, conn, dry_run=options.dry_run).run(rows)
+                if options.dry_run or summary.errors:
                     raise _DryRun(summary)
                 return summary
         except _DryRun as rolled_back:
@@ -148,46 +133,6 @@ class BulkOps(BaseBackend):
             if summary.errors:
                 summary.created = summary.unchanged = summary.customers_created = 0
             return summary
-
-    def export_licenses(
-        self, filters: LicenseFilter, *, batch_size: int = EXPORT_BATCH
-    ) -> Iterator[list[LicensePublic]]:
-        """The licenses `license list` would show with these filters, all of them, oldest
-        first, in batches: one query read as it goes, so memory stays flat."""
-        with self._read() as s:
-            stmt = self._license_select(s, filters).order_by(col(License.seq))
-            result = s.exec(stmt.execution_options(yield_per=batch_size))
-            for licenses in result.partitions():
-                yield self._licenses_public(s, licenses)
-
-    def db_check(self) -> StoreCheckReport:
-        """Check the store's files and every invariant DOMAIN.md puts on its rows."""
-        with self._read() as s:
-            return check_store(s, self.store)
-
-    def db_backup(self, target: str) -> StoreBackup:
-        """Copy a SQLite store, online and consistent, to a new file."""
-        path = Path(target).expanduser().resolve()
-        if path.exists():
-            raise ConflictError(f"{path} exists already; remove it or choose another name")
-        if not path.parent.is_dir():
-            raise UsageError(f"cannot write the backup to {path}: no such directory")
-        self.store.backup(path)
-        with self._read() as s:
-            licenses = int(s.execute(select(func.count()).select_from(License)).scalar_one())
-        return StoreBackup(
-            store=redact_url(self.store.url),
-            path=str(path),
-            bytes=path.stat().st_size,
-            licenses=licenses,
-        )
-
-    def db_upgrade(self) -> StoreSchema:
-        """The store's schema version, brought up to date (stores also do it on first use)."""
-        ensure_schema(self.store)
-        with self._read() as s:
-            version = current_version(s.connection())
-        return StoreSchema(store=redact_url(self.store.url), version=version, latest=LATEST)
 
 
 # --- the import -------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""The request fields' descriptions and defaults, declared once.
+
+The request models (`requests.py`, pydantic) and the CLI's options both read these, so a
+field means and defaults to the same thing on every face. This module imports nothing, so
+the CLI can build its help from it without paying for pydantic at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+
+class Doc(NamedTuple):
+    help: str
+    #: The default when the field is left out (None: no default, or "none").
+    default: int | str | None = None
+
+
+#: Rows a list returns unless told otherwise.
+DEFAULT_LIMIT: Final = 100
+
+FIELDS: Final[dict[str, Doc]] = {
+    # accounts
+    "partner_name": Doc("Partner name (unique, any case)."),
+    "email": Doc("Contact email."),
+    "customer_name": Doc("Account name, e.g. P2022-0208 (unique within its partner)."),
+    "partner": Doc("Partner name (optional when the store has one partner)."),
+    "emails": Doc("Contact email, usable as a customer login (repeatable)."),
+    "customer": Doc("Customer ID or name."),
+    "contact": Doc("Email address."),
+    # licenses
+    "purchase_order": Doc("Purchase order number."),
+    "type": Doc("License type: capacity, maintenance or core."),
+    "devices": Doc("Device count of one copy, e.g. 200."),
+    "po_line": Doc("Line within the purchase order.", 1),
+    "quantity": Doc("Copies; each can be activated on one SmartServer.", 1),
+    "term_months": Doc("Maintenance term in months: 12 or 36 (maintenance only)."),
+    "note": Doc("Free-text note."),
+    # transfer
+    "license_id": Doc("License ID."),
+    "to": Doc("Receiving customer: Customer ID, or a name among the license's partner's."),
+    "transfer_quantity": Doc("Copies to move (default all); the rest stay with the sender."),
+    "dry_run": Doc("Show the result; change nothing."),
+    # activation
+    "install_code": Doc("The SmartServer's install code (its identity)."),
+    "copies": Doc("Copies the SmartServer should hold afterwards (0 returns them all).", 1),
+    "smartserver_name": Doc("SmartServer name, shown in the portal."),
+    # filters and paging
+    "filter_partner": Doc("Only this partner's."),
+    "filter_customer": Doc("Only this customer's (ID or name)."),
+    "inventory": Doc("mine = the partner's own inventory; customer = customers'."),
+    "status": Doc("Only this status."),
+    "filter_type": Doc("Only this type."),
+    "expiring_within": Doc("Maintenance expiring within this many days."),
+    "limit": Doc("At most this many rows.", DEFAULT_LIMIT),
+    "after": Doc("Only rows after this ID: the next page."),
+    # bulk
+    "format": Doc("csv or jsonl.", "csv"),
+    "import_dry_run": Doc("Check everything and report; write nothing."),
+}
+
+
+def doc(name: str) -> str:
+    """The help text of a field, with its default where it has one."""
+    entry = FIELDS[name]
+    return entry.help if entry.default is None else f"{entry.help} [default: {entry.default}]"
+
+
+def default(name: str) -> int | str:
+    value = FIELDS[name].default
+    assert value is not None, f"{name} has no default"
+    return value

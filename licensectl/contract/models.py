@@ -1,0 +1,268 @@
+"""What every backend returns: the public read models and operation results.
+
+These are the JSON shapes of docs/json.md. The CLI renders them, the server sends them,
+the remote client parses them back. This module imports pydantic, the standard library
+and `licensectl.domain` only, so a remote client never loads the database stack.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from licensectl.domain import (
+    ActivationMode,
+    LicenseStatus,
+    LicenseType,
+    MaintenanceStatus,
+    Role,
+)
+
+
+def format_utc(value: datetime) -> str:
+    """ISO 8601 UTC with a Z, to the second (`2026-11-29T10:15:00Z`)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+UtcDateTime = Annotated[datetime, PlainSerializer(format_utc, return_type=str, when_used="json")]
+
+
+class Public(BaseModel):
+    """Base of every result: extra keys from a newer server are kept, not refused."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- accounts ---------------------------------------------------------------------
+
+
+class PartnerPublic(Public):
+    name: str
+    email: str | None
+    created_at: UtcDateTime
+
+
+class CustomerPublic(Public):
+    customer_id: str
+    name: str
+    partner: str
+    emails: list[str]
+    created_at: UtcDateTime
+
+
+class CustomerPage(Public):
+    items: list[CustomerPublic]
+    #: The last Customer ID of this page when more follow (pass it as `after`).
+    next_after: str | None
+
+
+# --- licenses ---------------------------------------------------------------------
+
+
+class LicensePublic(Public):
+    #: None only in a dry-run transfer result, for a license that would be minted.
+    license_id: str | None
+    type: LicenseType
+    devices: int
+    quantity: int
+    free_copies: int
+    term_months: int | None
+    purchase_order: str
+    po_line: int
+    status: LicenseStatus
+    partner: str
+    customer_id: str | None
+    customer: str | None
+    parent_id: str | None
+    note: str | None
+    created_at: UtcDateTime
+
+
+class LicensePage(Public):
+    items: list[LicensePublic]
+    #: The last License ID of this page when more follow (pass it as `after`).
+    next_after: str | None
+
+
+class ActivationPublic(Public):
+    """Copies of one license on one SmartServer; copies 0 once returned (or never held)."""
+
+    license_id: str
+    install_code: str
+    copies: int
+    mode: ActivationMode
+    #: Null only when the SmartServer never held the license.
+    activated_at: UtcDateTime | None
+    maintenance_expires: UtcDateTime | None
+    maintenance_status: MaintenanceStatus | None
+    type: LicenseType
+    devices: int
+
+
+class LicenseDetail(LicensePublic):
+    successors: list[str]
+    activations: list[ActivationPublic]
+
+
+class CustomerDetail(CustomerPublic):
+    licenses: list[LicensePublic]
+
+
+class CustomerSearchPage(Public):
+    items: list[CustomerDetail]
+    next_after: str | None
+
+
+class EventPublic(Public):
+    at: UtcDateTime
+    actor: str
+    action: str
+    license_id: str | None
+    customer_id: str | None
+    details: dict[str, Any]
+
+
+class LicenseHistory(Public):
+    license: LicensePublic
+    ancestors: list[LicensePublic]
+    descendants: list[LicensePublic]
+    events: list[EventPublic]
+
+
+class TransferResult(Public):
+    original: LicensePublic
+    transferred: LicensePublic
+    remainder: LicensePublic | None
+    dry_run: bool
+
+
+class SmartServerPublic(Public):
+    install_code: str
+    name: str | None
+    capacity: int
+    maintenance_devices: int
+    covered: bool
+    maintenance_status: MaintenanceStatus | None
+    created_at: UtcDateTime
+    activations: list[ActivationPublic]
+
+
+# --- bulk -------------------------------------------------------------------------
+
+
+class RowError(Public):
+    """One problem with one row of an import file (`row` is the file's line number)."""
+
+    row: int
+    field: str
+    message: str
+
+    def __init__(self, row: int, field: str, message: str) -> None:
+        # Positional, as the importer makes them by the thousand.
+        super().__init__(row=row, field=field, message=message)
+
+
+class ImportSummary(Public):
+    created: int = 0
+    unchanged: int = 0
+    customers_created: int = 0
+    errors: list[RowError] = []
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class BatchError(Public):
+    message: str
+    exit_code: int
+    kind: str
+
+
+class BatchResult(Public):
+    """What one line of a batch did."""
+
+    line: int
+    op: str | None
+    ok: bool
+    result: Any = None
+    error: BatchError | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """The result line: `result` on success, `error` on failure, never both."""
+        data: dict[str, Any] = {"line": self.line, "op": self.op, "ok": self.ok}
+        if self.ok:
+            data["result"] = self.result
+        else:
+            assert self.error is not None
+            data["error"] = self.error.model_dump()
+        return data
+
+
+# --- the store and the portal's keys ------------------------------------------------
+
+
+class CheckResult(Public):
+    name: str
+    ok: bool
+    #: How many problems were found (0 when ok).
+    problems: int
+    #: The first problems, one sentence each.
+    details: list[str]
+
+
+class StoreCheckReport(Public):
+    store: str
+    ok: bool
+    checks: list[CheckResult]
+
+
+class StoreBackup(Public):
+    store: str
+    path: str
+    bytes: int
+    licenses: int
+
+
+class StoreSchema(Public):
+    store: str
+    version: int
+    latest: int
+
+
+class KeyPublic(Public):
+    """A signing key as it may be shown: never the private part."""
+
+    key_id: str
+    active: bool
+    created_at: UtcDateTime
+    #: The SubjectPublicKeyInfo PEM that devices verify with.
+    public_key_pem: str
+
+
+# --- who is asking ----------------------------------------------------------------
+
+
+class Principal(Public):
+    """Who is acting: recorded on every event, and what they may see and change.
+
+    `partner` scopes a partner or customer principal; `customer_id` a customer one.
+    An admin is scoped by neither.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    #: Who, for the audit log: `local:alice`, `token:3f2a…`.
+    name: str
+    partner: str | None = None
+    customer_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role.value}:{self.name}"

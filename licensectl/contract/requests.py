@@ -1,0 +1,248 @@
+"""What every backend takes: one request model per write, the filters, and paging.
+
+Each operation's fields, defaults and descriptions are declared once, here. The Typer
+commands build these models, batch lines parse into them (a discriminated union on
+`op`), and the server takes them as request bodies; so defaults and the messages for a
+malformed request are the same everywhere. The domain rules (ranges, terms, names) are
+the service's, and apply to every face alike.
+
+Imports pydantic, the standard library and `licensectl.domain` only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+
+from licensectl.contract.fields import DEFAULT_LIMIT as DEFAULT_LIMIT
+from licensectl.contract.fields import FIELDS
+from licensectl.domain import Inventory, LicenseStatus, LicenseType
+
+
+def _lower(value: Any) -> Any:
+    """Enum values any case, with stray spaces: `Capacity` is `capacity`."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+Type = Annotated[LicenseType, BeforeValidator(_lower)]
+
+
+class Request(BaseModel):
+    """Base of every request: unknown fields are an error, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _field(name: str, *, required: bool = False) -> Any:
+    """A model field whose description and default come from `fields.FIELDS`."""
+    entry = FIELDS[name]
+    if required:
+        return Field(description=entry.help)
+    return Field(entry.default, description=entry.help)
+
+
+# --- accounts ---------------------------------------------------------------------
+
+
+class PartnerAdd(Request):
+    name: StrictStr = _field("partner_name", required=True)
+    email: StrictStr | None = _field("email")
+
+
+class CustomerAdd(Request):
+    name: StrictStr = _field("customer_name", required=True)
+    partner: StrictStr | None = _field("partner")
+    emails: list[StrictStr] = Field([], description=FIELDS["emails"].help)
+
+
+class CustomerEmail(Request):
+    """Add or remove one email contact of a customer."""
+
+    customer: StrictStr = _field("customer", required=True)
+    email: StrictStr = _field("contact", required=True)
+    partner: StrictStr | None = _field("partner")
+
+
+# --- licenses ---------------------------------------------------------------------
+
+
+class LicenseAdd(Request):
+    purchase_order: StrictStr = _field("purchase_order", required=True)
+    type: Type = _field("type", required=True)
+    devices: StrictInt = _field("devices", required=True)
+    partner: StrictStr | None = _field("partner")
+    po_line: StrictInt = _field("po_line")
+    quantity: StrictInt = _field("quantity")
+    term_months: StrictInt | None = _field("term_months")
+    note: StrictStr | None = _field("note")
+
+
+class Transfer(Request):
+    license_id: StrictStr = _field("license_id", required=True)
+    to: StrictStr = _field("to", required=True)
+    quantity: StrictInt | None = _field("transfer_quantity")
+    dry_run: bool = Field(False, description=FIELDS["dry_run"].help)
+
+
+class Activate(Request):
+    """Online activation: the SmartServer holds `copies` afterwards (0 returns them)."""
+
+    license_id: StrictStr = _field("license_id", required=True)
+    install_code: StrictStr = _field("install_code", required=True)
+    copies: StrictInt = _field("copies")
+    name: StrictStr | None = _field("smartserver_name")
+
+
+class Return(Request):
+    license_id: StrictStr = _field("license_id", required=True)
+    install_code: StrictStr = _field("install_code", required=True)
+
+
+# --- queries ----------------------------------------------------------------------
+
+
+class LicenseFilter(Request):
+    """Which licenses `license list` and `export` select."""
+
+    partner: StrictStr | None = _field("filter_partner")
+    customer: StrictStr | None = _field("filter_customer")
+    inventory: Inventory | None = _field("inventory")
+    status: LicenseStatus | None = _field("status")
+    type: Type | None = _field("filter_type")
+    expiring_within: StrictInt | None = _field("expiring_within")
+
+
+class Page(Request):
+    """Keyset paging: at most `limit` rows (None: all), after the row with ID `after`."""
+
+    limit: StrictInt | None = _field("limit")
+    after: StrictStr | None = _field("after")
+
+
+ImportFormat = Literal["csv", "jsonl"]
+
+
+class ImportOptions(Request):
+    format: ImportFormat = _field("format")
+    dry_run: bool = Field(False, description=FIELDS["import_dry_run"].help)
+
+
+# --- batch ------------------------------------------------------------------------
+
+
+class _Op(Request):
+    """A batch line: an operation's request plus `op` and an optional `as` name."""
+
+    as_: StrictStr | None = Field(None, alias="as")
+
+
+class CustomerAddOp(CustomerAdd, _Op):
+    op: Literal["customer.add"]
+
+
+class CustomerEmailAddOp(CustomerEmail, _Op):
+    op: Literal["customer.email.add"]
+
+
+class CustomerEmailRemoveOp(CustomerEmail, _Op):
+    op: Literal["customer.email.remove"]
+
+
+class LicenseAddOp(LicenseAdd, _Op):
+    op: Literal["license.add"]
+
+
+class TransferOp(Transfer, _Op):
+    op: Literal["transfer"]
+
+
+class ActivateOp(Activate, _Op):
+    op: Literal["activate"]
+
+
+class ReturnOp(Return, _Op):
+    op: Literal["return"]
+
+
+BatchOp = Annotated[
+    CustomerAddOp
+    | CustomerEmailAddOp
+    | CustomerEmailRemoveOp
+    | LicenseAddOp
+    | TransferOp
+    | ActivateOp
+    | ReturnOp,
+    Field(discriminator="op"),
+]
+
+#: op name → (request model, the result field a `$NAME` reference stands for).
+BATCH_OPS: dict[str, tuple[type[_Op], str]] = {
+    "customer.add": (CustomerAddOp, "customer_id"),
+    "customer.email.add": (CustomerEmailAddOp, "customer_id"),
+    "customer.email.remove": (CustomerEmailRemoveOp, "customer_id"),
+    "license.add": (LicenseAddOp, "license_id"),
+    "transfer": (TransferOp, "transferred.license_id"),
+    "activate": (ActivateOp, "license_id"),
+    "return": (ReturnOp, "license_id"),
+}
+
+
+# --- messages for malformed requests ------------------------------------------------
+
+_KINDS: dict[str, str] = {
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+}
+
+
+def describe_invalid(exc: ValidationError, model: type[BaseModel]) -> str:
+    """One sentence for the first thing wrong with a request, naming its field.
+
+    Used wherever a request arrives as data (a batch line, an API body), so the same
+    mistake reads the same everywhere.
+    """
+    names = [f.alias or name for name, f in model.model_fields.items() if name != "op"]
+    fields = [n for n in names if n != "as"] + [n for n in names if n == "as"]
+    error = exc.errors(include_url=False)[0]
+    loc = ".".join(str(part) for part in error["loc"])
+    kind, value = error["type"], error.get("input")
+    if kind == "missing":
+        return f"needs the field {loc!r}"
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(loc, fields, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"has no field {loc!r}{hint} (its fields: {', '.join(fields)})"
+    if kind == "enum":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"{loc}: unknown value {_show(value)}; use {expected.replace(chr(39), '')}"
+    if kind == "literal_error":
+        return f"{loc}: unknown value {_show(value)}"
+    if kind in _KINDS:
+        return f"{loc} must be {_KINDS[kind]}, not {_show(value)}"
+    return f"{loc}: {error['msg']}"
+
+
+def _show(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,89 @@
+"""The store itself (check, upgrade, backup) and the portal's signing keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from licensectl.contract.models import KeyPublic, StoreBackup, StoreCheckReport, StoreSchema
+from licensectl.domain import Role
+from licensectl.errors import ConflictError, UsageError
+from licensectl.keys import KeyInfo, KeyStore
+from licensectl.models import License
+from licensectl.service.base import BaseBackend
+from licensectl.service.integrity import check_store
+from licensectl.store.schema import LATEST, current_version, ensure_schema
+from licensectl.store.url import redact_url
+
+
+class AdminOps(BaseBackend):
+    """Store administration (admin only) and signing keys (public part for anyone)."""
+
+    _key_store: KeyStore | None = None
+
+    @property
+    def key_store(self) -> KeyStore:
+        """The portal's signing keys (LICENSECTL_KEY_DIR, else the user data dir)."""
+        if self._key_store is None:
+            self._key_store = KeyStore()
+        return self._key_store
+
+    @key_store.setter
+    def key_store(self, value: KeyStore) -> None:
+        self._key_store = value
+
+    # --- the store ----------------------------------------------------------------
+
+    def db_check(self) -> StoreCheckReport:
+        """Check the store's files and every invariant the domain puts on its rows."""
+        self._allow(Role.ADMIN, action="check the store")
+        with self._read() as s:
+            return check_store(s, self.store)
+
+    def db_backup(self, path: str) -> StoreBackup:
+        """Copy a SQLite store, online and consistent, to a new file."""
+        self._allow(Role.ADMIN, action="back up the store")
+        target = Path(path).expanduser().resolve()
+        if target.exists():
+            raise ConflictError(f"{target} exists already; remove it or choose another name")
+        if not target.parent.is_dir():
+            raise UsageError(f"cannot write the backup to {target}: no such directory")
+        self.store.backup(target)
+        with self._read() as s:
+            licenses = int(s.execute(select(func.count()).select_from(License)).scalar_one())
+        return StoreBackup(
+            store=redact_url(self.store.url),
+            path=str(target),
+            bytes=target.stat().st_size,
+            licenses=licenses,
+        )
+
+    def db_upgrade(self) -> StoreSchema:
+        """The store's schema version, brought up to date (stores also do it on first use)."""
+        self._allow(Role.ADMIN, action="upgrade the store")
+        ensure_schema(self.store)
+        with self._read() as s:
+            version = current_version(s.connection())
+        return StoreSchema(store=redact_url(self.store.url), version=version, latest=LATEST)
+
+    # --- signing keys -------------------------------------------------------------
+
+    def keys_list(self) -> list[KeyPublic]:
+        return [_key_public(info) for info in self.key_store.list()]
+
+    def keys_public_pem(self, key_id: str | None = None) -> str:
+        return self.key_store.public_pem(key_id)
+
+    def keys_rotate(self) -> KeyPublic:
+        self._allow(Role.ADMIN, action="rotate the portal's signing keys")
+        return _key_public(self.key_store.rotate())
+
+
+def _key_public(info: KeyInfo) -> KeyPublic:
+    return KeyPublic(
+        key_id=info.key_id,
+        active=info.active,
+        created_at=info.created_at,
+        public_key_pem=info.public_pem,
+    )

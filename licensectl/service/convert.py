@@ -1,0 +1,177 @@
+"""Stored rows → the public models of the contract, with a constant number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from licensectl import domain
+from licensectl.contract.models import (
+    ActivationPublic,
+    CustomerDetail,
+    CustomerPublic,
+    EventPublic,
+    LicensePublic,
+    PartnerPublic,
+)
+from licensectl.models import (
+    Activation,
+    Customer,
+    CustomerEmail,
+    Event,
+    License,
+    Partner,
+    SmartServer,
+)
+
+
+def partner_public(p: Partner) -> PartnerPublic:
+    return PartnerPublic(name=p.name, email=p.email, created_at=p.created_at)
+
+
+def customers_public(s: Session, customers: Sequence[Customer]) -> list[CustomerPublic]:
+    """Many customers with two queries in all (their partners' names, their emails)."""
+    if not customers:
+        return []
+    partner_ids = {c.partner_id for c in customers}
+    names = {p.id: p.name for p in s.exec(select(Partner).where(col(Partner.id).in_(partner_ids)))}
+    emails: dict[int, list[str]] = {}
+    rows = s.exec(
+        select(CustomerEmail.customer_pk, CustomerEmail.email)
+        .where(col(CustomerEmail.customer_pk).in_([c.id for c in customers]))
+        .order_by(col(CustomerEmail.id))
+    )
+    for pk, email in rows:
+        emails.setdefault(pk, []).append(email)
+    return [
+        CustomerPublic(
+            customer_id=c.customer_id,
+            name=c.name,
+            partner=names.get(c.partner_id, "?"),
+            emails=emails.get(c.id or 0, []),
+            created_at=c.created_at,
+        )
+        for c in customers
+    ]
+
+
+def customer_public(s: Session, c: Customer) -> CustomerPublic:
+    return customers_public(s, [c])[0]
+
+
+def customer_details(s: Session, customers: Sequence[Customer]) -> list[CustomerDetail]:
+    """Customers with their licenses (retired ones included), in a constant number of
+    queries however many customers there are."""
+    pks = [c.id for c in customers]
+    licenses = (
+        s.exec(
+            select(License).where(col(License.customer_pk).in_(pks)).order_by(col(License.seq))
+        ).all()
+        if pks
+        else []
+    )
+    by_customer: dict[str, list[LicensePublic]] = {}
+    for lp in licenses_public(s, licenses):
+        by_customer.setdefault(lp.customer_id or "", []).append(lp)
+    return [
+        CustomerDetail(**c.model_dump(), licenses=by_customer.get(c.customer_id, []))
+        for c in customers_public(s, customers)
+    ]
+
+
+def license_public(
+    lic: License, partner_name: str, customer: Customer | None, *, minted: bool = True
+) -> LicensePublic:
+    """`minted=False` for a license a dry run only plans: it has no License ID yet."""
+    return LicensePublic(
+        license_id=lic.license_id if minted else None,
+        type=lic.type,
+        devices=lic.devices,
+        quantity=lic.quantity,
+        free_copies=domain.free_copies(
+            status=lic.status, quantity=lic.quantity, active_copies=lic.active_copies
+        ),
+        term_months=lic.term_months,
+        purchase_order=lic.purchase_order,
+        po_line=lic.po_line,
+        status=lic.status,
+        partner=partner_name,
+        customer_id=customer.customer_id if customer else None,
+        customer=customer.name if customer else None,
+        parent_id=lic.parent_id,
+        note=lic.note,
+        created_at=lic.created_at,
+    )
+
+
+def licenses_public(s: Session, licenses: Sequence[License]) -> list[LicensePublic]:
+    """Convert many licenses with two extra queries in all, not two per license."""
+    partner_ids = {lic.partner_id for lic in licenses}
+    customer_pks = {lic.customer_pk for lic in licenses if lic.customer_pk is not None}
+    partners = (
+        {p.id: p.name for p in s.exec(select(Partner).where(col(Partner.id).in_(partner_ids)))}
+        if partner_ids
+        else {}
+    )
+    customers = (
+        {c.id: c for c in s.exec(select(Customer).where(col(Customer.id).in_(customer_pks)))}
+        if customer_pks
+        else {}
+    )
+    return [
+        license_public(
+            lic,
+            partners.get(lic.partner_id, "?"),
+            customers.get(lic.customer_pk) if lic.customer_pk is not None else None,
+        )
+        for lic in licenses
+    ]
+
+
+def one_public(s: Session, lic: License) -> LicensePublic:
+    return licenses_public(s, [lic])[0]
+
+
+def event_public(e: Event) -> EventPublic:
+    return EventPublic(
+        at=e.at,
+        actor=e.actor,
+        action=e.action,
+        license_id=e.license_id,
+        customer_id=e.customer_id,
+        details=e.details,
+    )
+
+
+def activations_public(s: Session, lic: License) -> list[ActivationPublic]:
+    rows = s.exec(
+        select(Activation, SmartServer.install_code)
+        .join(SmartServer, col(SmartServer.id) == Activation.smartserver_id)
+        .where(Activation.license_seq == lic.seq, Activation.copies > 0)
+        .order_by(col(Activation.id))
+    ).all()
+    now = domain.utcnow()
+    return [activation_public(a, lic, code, now=now) for a, code in rows]
+
+
+def activation_public(
+    a: Activation, lic: License, install_code: str, *, now: datetime
+) -> ActivationPublic:
+    # A returned activation keeps its expiry in the store (the license's term stays
+    # fixed) but shows none: the SmartServer holds no maintenance from it any more.
+    expires = a.maintenance_expires if a.copies > 0 else None
+    return ActivationPublic(
+        license_id=lic.license_id,
+        install_code=install_code,
+        copies=a.copies,
+        mode=a.mode,
+        activated_at=a.activated_at,
+        maintenance_expires=expires,
+        maintenance_status=(
+            domain.maintenance_status(expires, now=now) if expires is not None else None
+        ),
+        type=lic.type,
+        devices=lic.devices,
+    )

@@ -1,0 +1,192 @@
+"""Purchased licenses: adding, listing, showing, lineage; and search."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from licensectl import domain
+from licensectl.contract.models import (
+    CustomerSearchPage,
+    LicenseDetail,
+    LicenseHistory,
+    LicensePage,
+    LicensePublic,
+)
+from licensectl.contract.requests import LicenseAdd, LicenseFilter, Page
+from licensectl.domain import Role
+from licensectl.errors import ConflictError, UsageError
+from licensectl.models import Customer, License
+from licensectl.service.base import _insert
+from licensectl.service.convert import (
+    activations_public,
+    customer_details,
+    event_public,
+    license_public,
+    licenses_public,
+    one_public,
+)
+from licensectl.service.lookup import Lookups, check_page, scoped_customers, scoped_licenses
+
+
+class LicenseOps(Lookups):
+    def license_add(self, request: LicenseAdd) -> LicensePublic:
+        self._allow(Role.ADMIN, action="add purchased licenses")
+        po = domain.clean_po(request.purchase_order)
+        domain.check_license_values(
+            type=request.type,
+            devices=request.devices,
+            quantity=request.quantity,
+            term_months=request.term_months,
+            po_line=request.po_line,
+        )
+        note = (
+            domain.clean_name(request.note, what="note", max_len=domain.NOTE_MAX)
+            if request.note
+            else None
+        )
+        with self._write() as s:
+            p = self._partner(s, request.partner)
+            assert p.id is not None
+            taken = (
+                f"purchase order {po!r} line {request.po_line} of partner {p.name!r} already exists"
+            )
+            existing = s.exec(
+                select(License.license_id).where(
+                    License.partner_id == p.id,
+                    License.po_key == domain.po_key(po),
+                    License.po_line == request.po_line,
+                    col(License.parent_id).is_(None),
+                )
+            ).first()
+            if existing is not None:
+                raise ConflictError(
+                    f"{taken} (License ID {existing}); use another PO line",
+                    field="po_line",
+                )
+            lic = License(
+                license_id=domain.new_id(),
+                partner_id=p.id,
+                type=request.type,
+                devices=request.devices,
+                quantity=request.quantity,
+                term_months=request.term_months,
+                purchase_order=po,
+                po_key=domain.po_key(po),
+                po_line=request.po_line,
+                note=note,
+            )
+            _insert(s, lic, taken)
+            self._event(
+                s,
+                "license.add",
+                license_id=lic.license_id,
+                partner_id=p.id,
+                partner=p.name,
+                purchase_order=po,
+                po_line=request.po_line,
+                type=request.type.value,
+                devices=request.devices,
+                quantity=request.quantity,
+                term_months=request.term_months,
+            )
+            return license_public(lic, p.name, None)
+
+    def license_list(self, filters: LicenseFilter, *, page: Page = Page()) -> LicensePage:
+        with self._read() as s:
+            return self._page(s, self._license_select(s, filters), page)
+
+    def license_show(self, license_id: str) -> LicenseDetail:
+        with self._read() as s:
+            lic = self._license(s, license_id)
+            successors = self._visible(
+                s,
+                list(
+                    s.exec(
+                        select(License)
+                        .where(License.parent_id == lic.license_id)
+                        .order_by(col(License.seq))
+                    ).all()
+                ),
+            )
+            return LicenseDetail(
+                **one_public(s, lic).model_dump(),
+                successors=[c.license_id for c in successors],
+                activations=activations_public(s, lic),
+            )
+
+    def license_history(self, license_id: str) -> LicenseHistory:
+        with self._read() as s:
+            lic = self._license(s, license_id)
+            return LicenseHistory(
+                license=one_public(s, lic),
+                ancestors=licenses_public(s, self._visible(s, _ancestors(s, lic))),
+                descendants=licenses_public(s, self._visible(s, _descendants(s, lic))),
+                events=[event_public(e) for e in self._events_of(s, lic.license_id)],
+            )
+
+    # --- search ------------------------------------------------------------------
+
+    def search_customers(self, text: str, *, page: Page = Page()) -> CustomerSearchPage:
+        needle = domain.name_key(" ".join(text.split()))
+        if not needle:
+            raise UsageError("search text must not be empty", field="text")
+        limit = check_page(page)
+        with self._read() as s:
+            stmt = scoped_customers(
+                select(Customer).where(col(Customer.name_key).contains(needle, autoescape=True)),
+                self._scope_of(s),
+            )
+            if page.after is not None:
+                anchor = self._customer(s, page.after, partner=None)
+                stmt = stmt.where(col(Customer.id) > anchor.id)
+            stmt = stmt.order_by(col(Customer.id))
+            if limit is not None:
+                stmt = stmt.limit(limit + 1)
+            found = list(s.exec(stmt).all())
+            more = limit is not None and len(found) > limit
+            items = customer_details(s, found[:limit] if more else found)
+            return CustomerSearchPage(
+                items=items, next_after=items[-1].customer_id if more else None
+            )
+
+    def search_po(self, text: str, *, exact: bool = False, page: Page = Page()) -> LicensePage:
+        key = domain.po_key(text.strip())
+        if not key:
+            raise UsageError("purchase order must not be empty", field="text")
+        with self._read() as s:
+            stmt = scoped_licenses(select(License), self._scope_of(s))
+            if exact:
+                stmt = stmt.where(License.po_key == key)
+            else:
+                # A prefix as an index range: po_key >= key AND po_key < key + U+10FFFF.
+                stmt = stmt.where(
+                    col(License.po_key) >= key, col(License.po_key) < key + "\U0010ffff"
+                )
+            return self._page(s, stmt, page)
+
+
+def _ancestors(s: Session, lic: License) -> list[License]:
+    """Parent, grandparent, … of a license, oldest first."""
+    found: list[License] = []
+    parent_id = lic.parent_id
+    while parent_id is not None:
+        parent = s.exec(select(License).where(License.license_id == parent_id)).first()
+        if parent is None:
+            break
+        found.append(parent)
+        parent_id = parent.parent_id
+    found.reverse()
+    return found
+
+
+def _descendants(s: Session, lic: License) -> list[License]:
+    """Every license minted from this one, generation by generation."""
+    found: list[License] = []
+    frontier = [lic.license_id]
+    while frontier:
+        children = s.exec(
+            select(License).where(col(License.parent_id).in_(frontier)).order_by(col(License.seq))
+        ).all()
+        found.extend(children)
+        frontier = [c.license_id for c in children]
+    return found

@@ -1,0 +1,190 @@
+"""Finding partners, customers and licenses, always within the principal's scope.
+
+Every look-up and listing goes through here, so what a partner or customer login sees is
+decided in one place: an object outside the scope is answered exactly as a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from licensectl import domain
+from licensectl.contract.models import LicensePage
+from licensectl.contract.requests import LicenseFilter, Page
+from licensectl.domain import Inventory
+from licensectl.errors import NotFoundError, UsageError
+from licensectl.models import Activation, Customer, Event, License, Partner
+from licensectl.service.base import BaseBackend, Scope
+from licensectl.service.convert import licenses_public
+
+#: Bound values per IN (...) list; SQLite builds before 3.32 allow 999 in a statement.
+IN_CHUNK = 900
+
+
+class Lookups(BaseBackend):
+    """Scoped look-ups and the license queries `list`, `search po` and `export` share."""
+
+    def _partner(self, s: Session, name: str | None) -> Partner:
+        """The named partner, or the only one (or the profile's default, or the login's)."""
+        scope = self._scope_of(s)
+        if scope.partner_id is not None:
+            own = s.get(Partner, scope.partner_id)
+            assert own is not None, "a scope names an existing partner"
+            if name is not None and domain.name_key(name.strip()) != own.name_key:
+                raise NotFoundError(f"no partner named {name!r} (see 'licensectl partner list')")
+            return own
+        name = name if name is not None else self.default_partner
+        if name is not None:
+            key = domain.name_key(name.strip())
+            found = s.exec(select(Partner).where(Partner.name_key == key)).first()
+            if found is None:
+                raise NotFoundError(f"no partner named {name!r} (see 'licensectl partner list')")
+            return found
+        candidates = s.exec(select(Partner).limit(2)).all()
+        if not candidates:
+            raise NotFoundError("no partners yet: add one with 'licensectl partner add NAME'")
+        if len(candidates) > 1:
+            raise UsageError("this store holds several partners: say which", field="partner")
+        return candidates[0]
+
+    def _customer(self, s: Session, ref: str, *, partner: str | None) -> Customer:
+        """A customer by Customer ID, or by name (within `partner` when given)."""
+        scope = self._scope_of(s)
+        ref = ref.strip()
+        if domain.looks_like_uuid(ref):
+            cid = domain.parse_uuid(ref, what="Customer ID")
+            stmt = scoped_customers(select(Customer).where(Customer.customer_id == cid), scope)
+            found: Customer | None = s.exec(stmt).first()
+            if found is None:
+                raise NotFoundError(f"no customer with Customer ID {cid}")
+            if partner is not None and found.partner_id != self._partner(s, partner).id:
+                raise NotFoundError(f"customer {cid} does not belong to partner {partner!r}")
+            return found
+        key = domain.name_key(" ".join(ref.split()))
+        stmt = scoped_customers(select(Customer).where(Customer.name_key == key), scope)
+        if partner is not None or self.default_partner is not None:
+            stmt = stmt.where(Customer.partner_id == self._partner(s, partner).id)
+        matches: list[Customer] = list(s.exec(stmt.limit(2)).all())
+        if not matches:
+            of = f" of partner {partner!r}" if partner else ""
+            raise NotFoundError(f"no customer named {ref!r}{of} (see 'licensectl customer list')")
+        if len(matches) > 1:
+            raise UsageError(
+                f"several partners have a customer named {ref!r}: say which partner, or use "
+                "the Customer ID",
+                field="partner",
+            )
+        return matches[0]
+
+    def _license(self, s: Session, license_id: str, *, lock: bool = False) -> License:
+        lid = domain.parse_uuid(license_id, what="License ID")
+        stmt = scoped_licenses(select(License).where(License.license_id == lid), self._scope_of(s))
+        if lock:
+            # PostgreSQL: hold the row for this read-check-write. SQLite ignores it;
+            # there BEGIN IMMEDIATE already serialises the whole transaction.
+            stmt = stmt.with_for_update()
+        found: License | None = s.exec(stmt).first()
+        if found is None:
+            raise NotFoundError(f"no license with License ID {lid}")
+        return found
+
+    def _visible(self, s: Session, licenses: list[License]) -> list[License]:
+        """Those of `licenses` the principal may see (lineage crosses inventories)."""
+        scope = self._scope_of(s)
+        return [lic for lic in licenses if _can_see(lic, scope)]
+
+    def _events_of(self, s: Session, license_id: str) -> list[Event]:
+        stmt = select(Event).where(Event.license_id == license_id)
+        scope = self._scope_of(s)
+        if scope.partner_id is not None:
+            stmt = stmt.where(Event.partner_id == scope.partner_id)
+        if scope.customer_pk is not None:
+            own = s.get(Customer, scope.customer_pk)
+            assert own is not None
+            stmt = stmt.where(Event.customer_id == own.customer_id)
+        return list(s.exec(stmt.order_by(col(Event.id))).all())
+
+    # --- license queries ------------------------------------------------------------
+
+    def _license_select(self, s: Session, filters: LicenseFilter) -> Any:
+        """The licenses a `LicenseFilter` selects in scope (unordered)."""
+        stmt = scoped_licenses(select(License), self._scope_of(s))
+        if filters.partner is not None:
+            stmt = stmt.where(License.partner_id == self._partner(s, filters.partner).id)
+        if filters.customer is not None:
+            c = self._customer(s, filters.customer, partner=filters.partner)
+            stmt = stmt.where(License.customer_pk == c.id)
+        if filters.inventory is Inventory.MINE:
+            stmt = stmt.where(col(License.customer_pk).is_(None))
+        elif filters.inventory is Inventory.CUSTOMER:
+            stmt = stmt.where(col(License.customer_pk).is_not(None))
+        if filters.status is not None:
+            stmt = stmt.where(License.status == filters.status)
+        if filters.type is not None:
+            stmt = stmt.where(License.type == filters.type)
+        if filters.expiring_within is not None:
+            horizon = domain.expiring_horizon(filters.expiring_within)
+            expiring = select(Activation.license_seq).where(
+                Activation.copies > 0,
+                col(Activation.maintenance_expires).is_not(None),
+                col(Activation.maintenance_expires) <= horizon,
+            )
+            stmt = stmt.where(col(License.seq).in_(expiring))
+        return stmt
+
+    def _page(self, s: Session, stmt: Any, page: Page) -> LicensePage:
+        limit = check_page(page)
+        if page.after is not None:
+            anchor = s.exec(
+                select(License.seq).where(
+                    License.license_id == domain.parse_uuid(page.after, what="after License ID")
+                )
+            ).first()
+            if anchor is None:
+                raise NotFoundError(f"no license with License ID {page.after} (given as after)")
+            stmt = stmt.where(col(License.seq) > anchor)
+        stmt = stmt.order_by(col(License.seq))
+        if limit is not None:
+            stmt = stmt.limit(limit + 1)
+        rows = list(s.exec(stmt).all())
+        more = limit is not None and len(rows) > limit
+        if more:
+            rows = rows[:limit]
+        items = licenses_public(s, rows)
+        last = items[-1].license_id if more else None
+        return LicensePage(items=items, next_after=last)
+
+
+def check_page(page: Page) -> int | None:
+    """The page's limit, refused when it is no use (below 1) or beyond any store."""
+    if page.limit is None:
+        return None
+    if page.limit < 1:
+        raise UsageError("limit must be at least 1", field="limit")
+    if page.limit > domain.PAGE_MAX:
+        raise UsageError(f"limit must be at most {domain.PAGE_MAX:,}", field="limit")
+    return page.limit
+
+
+def scoped_licenses(stmt: Any, scope: Scope) -> Any:
+    if scope.partner_id is not None:
+        stmt = stmt.where(License.partner_id == scope.partner_id)
+    if scope.customer_pk is not None:
+        stmt = stmt.where(License.customer_pk == scope.customer_pk)
+    return stmt
+
+
+def scoped_customers(stmt: Any, scope: Scope) -> Any:
+    if scope.partner_id is not None:
+        stmt = stmt.where(Customer.partner_id == scope.partner_id)
+    if scope.customer_pk is not None:
+        stmt = stmt.where(col(Customer.id) == scope.customer_pk)
+    return stmt
+
+
+def _can_see(lic: License, scope: Scope) -> bool:
+    if scope.partner_id is not None and lic.partner_id != scope.partner_id:
+        return False
+    return scope.customer_pk is None or lic.customer_pk == scope.customer_pk
