@@ -68,25 +68,37 @@ def _pg_admin_url() -> str:
     return PG_URL.replace("postgresql+psycopg://", "postgresql://")
 
 
+def create_pg_database(prefix: str = "licensectl_test", *, template: str | None = None) -> str:
+    """A new PostgreSQL database (a copy of `template`'s when given); returns its URL."""
+    import psycopg
+
+    assert PG_URL is not None
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
+    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    base = PG_URL.rsplit("/", 1)[0] if PG_URL.count("/") > 2 else PG_URL
+    return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://")
+
+
+def drop_pg_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
     if not PG_URL:
         pytest.skip("set LICENSECTL_TEST_PG_URL to run the PostgreSQL tests")
-    import psycopg
-
-    name = f"licensectl_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_URL.rsplit("/", 1)[0] if PG_URL.count("/") > 2 else PG_URL
-    url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://")
+    url = create_pg_database()
     try:
         yield url
     finally:
-        from sqlalchemy import create_engine  # noqa: F401 - engines are disposed by the CLI
-
-        with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_pg_database(url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

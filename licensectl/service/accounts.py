@@ -57,11 +57,12 @@ class AccountOps(Lookups):
     # --- customers --------------------------------------------------------------
 
     def customer_add(self, request: CustomerAdd) -> CustomerPublic:
-        self._allow(Role.ADMIN, Role.PARTNER, action="add customer accounts")
         name = domain.clean_customer_name(request.name)
         emails = list(dict.fromkeys(domain.clean_email(e) for e in request.emails))
         with self._write() as s:
-            return self._customer_add(s, self._partner(s, request.partner), name, emails)
+            partner = self._partner(s, request.partner)
+            self._allow(Role.ADMIN, Role.PARTNER, action="add customer accounts")
+            return self._customer_add(s, partner, name, emails)
 
     def _customer_add(
         self, s: Session, p: Partner, name: str, emails: Sequence[str]

@@ -209,7 +209,7 @@ class BaseBackend:
         scope must answer "not found", never "forbidden".
         """
         if self.principal.role not in roles:
+            who = "the partner or Customer Success" if Role.PARTNER in roles else "Customer Success"
             raise PermissionDeniedError(
-                f"a {self.principal.role.value} login may not {action}"
-                + ("; ask Customer Success" if Role.ADMIN in roles else "")
+                f"a {self.principal.role.value} login may not {action}; ask {who}"
             )

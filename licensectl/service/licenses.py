@@ -30,7 +30,6 @@ from licensectl.service.lookup import Lookups, check_page, scoped_customers, sco
 
 class LicenseOps(Lookups):
     def license_add(self, request: LicenseAdd) -> LicensePublic:
-        self._allow(Role.ADMIN, action="add purchased licenses")
         po = domain.clean_po(request.purchase_order)
         domain.check_license_values(
             type=request.type,
@@ -46,6 +45,7 @@ class LicenseOps(Lookups):
         )
         with self._write() as s:
             p = self._partner(s, request.partner)
+            self._allow(Role.ADMIN, action="add purchased licenses")
             assert p.id is not None
             taken = (
                 f"purchase order {po!r} line {request.po_line} of partner {p.name!r} already exists"
