@@ -47,7 +47,7 @@ def test_defaults_come_from_one_place() -> None:
     assert LicenseAdd.model_fields["po_line"].default == fields.default("po_line")
     assert LicenseAdd.model_fields["quantity"].default == fields.default("quantity")
     assert Page().limit == fields.DEFAULT_LIMIT
-    assert "[default: 1]" in fields.doc("po_line")
+    assert "(default: 1)" in fields.doc("po_line")
 
 
 def test_every_batch_op_is_its_request_model_plus_op() -> None:

@@ -18,19 +18,12 @@ import typer
 from licensectl.cli.context import Application, get_app
 from licensectl.cli.files import check_writable
 from licensectl.cli.output import Column, OutputFormat
-from licensectl.cli.views import (
-    CustomerFilter,
-    ExpiringFilter,
-    InventoryFilter,
-    PartnerFilter,
-    StatusFilter,
-    TypeFilter,
-    license_filter,
-)
+from licensectl.cli.views import with_license_filter
 from licensectl.errors import InvalidDataError, UsageError
 
 if TYPE_CHECKING:
     from licensectl.contract.models import ImportSummary, LicensePublic
+    from licensectl.contract.requests import LicenseFilter
 
 
 class FileFormat(StrEnum):
@@ -151,19 +144,15 @@ def _advancing(lines: Iterable[str], advance: Callable[[float], None]) -> Iterat
     advance(pending)
 
 
+@with_license_filter
 def export(
     ctx: typer.Context,
+    filters: LicenseFilter,
     format_: FormatOpt = None,
     out_path: Annotated[
         str | None,
         typer.Option("--out", metavar="FILE", help="Write to FILE (atomically), not stdout."),
     ] = None,
-    partner: PartnerFilter = None,
-    customer: CustomerFilter = None,
-    inventory: InventoryFilter = None,
-    status: StatusFilter = None,
-    type_: TypeFilter = None,
-    expiring_within: ExpiringFilter = None,
 ) -> None:
     """Export every license the filters select (those of `license list`), oldest first.
 
@@ -176,16 +165,7 @@ def export(
     if out_path == "-":
         out_path = None
     check_writable(out_path, what="export")
-    batches = application.backend().export_licenses(
-        license_filter(
-            partner=partner,
-            customer=customer,
-            inventory=inventory,
-            status=status,
-            type_=type_,
-            expiring_within=expiring_within,
-        )
-    )
+    batches = application.backend().export_licenses(filters)
     if out_path is None:
         count = _write_licenses(batches, fmt, application.out.raw)
     else:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from licensectl.cli.context import get_app
-from licensectl.cli.views import (
-    CUSTOMER_COLUMNS,
-    LICENSE_COLUMNS,
-    AfterOpt,
-    AllOpt,
-    LimitOpt,
-    page_of,
-    warn_more,
-)
+from licensectl.cli.views import CUSTOMER_COLUMNS, LICENSE_COLUMNS, warn_more, with_page
 from licensectl.contract.fields import doc
+
+if TYPE_CHECKING:
+    from licensectl.contract.requests import Page
 
 app = typer.Typer(help="Customer/project accounts of a partner.", no_args_is_help=True)
 email_app = typer.Typer(
@@ -47,20 +42,13 @@ def add(
 
 
 @app.command("list")
-def list_(
-    ctx: typer.Context,
-    partner: PartnerOpt = None,
-    limit: LimitOpt = None,
-    all_: AllOpt = False,
-    after: AfterOpt = None,
-) -> None:
+@with_page
+def list_(ctx: typer.Context, page: Page, partner: PartnerOpt = None) -> None:
     """List customer accounts, oldest first."""
     application = get_app(ctx)
-    page = application.backend().customer_list(
-        partner=partner, page=page_of(limit, all_=all_, after=after)
-    )
-    application.out.listing(page.items, columns=CUSTOMER_COLUMNS, empty="no customers yet")
-    warn_more(application, page.next_after, limit, what="customers")
+    found = application.backend().customer_list(partner=partner, page=page)
+    application.out.listing(found.items, columns=CUSTOMER_COLUMNS, empty="no customers yet")
+    warn_more(application, found.next_after, page, what="customers")
 
 
 @app.command("show")

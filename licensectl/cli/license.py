@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,21 +11,15 @@ from licensectl.cli.views import (
     ACTIVATION_COLUMNS,
     EVENT_COLUMNS,
     LICENSE_COLUMNS,
-    AfterOpt,
-    AllOpt,
-    CustomerFilter,
-    ExpiringFilter,
-    InventoryFilter,
-    LimitOpt,
-    PartnerFilter,
-    StatusFilter,
-    TypeFilter,
     emit_license_page,
-    license_filter,
-    page_of,
+    with_license_filter,
+    with_page,
 )
 from licensectl.contract.fields import doc
 from licensectl.domain import LicenseType
+
+if TYPE_CHECKING:
+    from licensectl.contract.requests import LicenseFilter, Page
 
 app = typer.Typer(
     help="Licenses: add purchased ones, list, show, trace lineage.", no_args_is_help=True
@@ -64,32 +58,12 @@ def add(
 
 
 @app.command("list")
-def list_(
-    ctx: typer.Context,
-    partner: PartnerFilter = None,
-    customer: CustomerFilter = None,
-    inventory: InventoryFilter = None,
-    status: StatusFilter = None,
-    type_: TypeFilter = None,
-    expiring_within: ExpiringFilter = None,
-    limit: LimitOpt = None,
-    all_: AllOpt = False,
-    after: AfterOpt = None,
-) -> None:
+@with_page
+@with_license_filter
+def list_(ctx: typer.Context, filters: LicenseFilter, page: Page) -> None:
     """List licenses (oldest first), retired ones included and marked."""
     application = get_app(ctx)
-    page = application.backend().license_list(
-        license_filter(
-            partner=partner,
-            customer=customer,
-            inventory=inventory,
-            status=status,
-            type_=type_,
-            expiring_within=expiring_within,
-        ),
-        page=page_of(limit, all_=all_, after=after),
-    )
-    emit_license_page(application, page, limit=limit)
+    emit_license_page(application, application.backend().license_list(filters, page=page), page)
 
 
 @app.command("show")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,30 +10,27 @@ from licensectl.cli.context import get_app
 from licensectl.cli.views import (
     CUSTOMER_COLUMNS,
     LICENSE_COLUMNS,
-    AfterOpt,
-    AllOpt,
-    LimitOpt,
     emit_license_page,
-    page_of,
     warn_more,
+    with_page,
 )
+
+if TYPE_CHECKING:
+    from licensectl.contract.requests import Page
 
 app = typer.Typer(help="Search by customer name or purchase order.", no_args_is_help=True)
 
 
 @app.command("customer")
+@with_page
 def customer(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Part of a customer name (any case).")],
-    limit: LimitOpt = None,
-    all_: AllOpt = False,
-    after: AfterOpt = None,
+    page: Page,
 ) -> None:
     """Customers whose name contains TEXT, each with its licenses."""
     application = get_app(ctx)
-    found = application.backend().search_customers(
-        text, page=page_of(limit, all_=all_, after=after)
-    )
+    found = application.backend().search_customers(text, page=page)
     out = application.out
     if out.format == "table":
         if not found.items:
@@ -43,21 +40,19 @@ def customer(
             out.listing(c.licenses, columns=LICENSE_COLUMNS, empty="  (no licenses)")
     else:
         out.listing(found.items, columns=CUSTOMER_COLUMNS)
-    warn_more(application, found.next_after, limit, what="customers")
+    warn_more(application, found.next_after, page, what="customers")
 
 
 @app.command("po")
+@with_page
 def po(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Purchase order, or its beginning (any case).")],
+    page: Page,
     exact: Annotated[bool, typer.Option("--exact", help="Only this exact PO.")] = False,
-    limit: LimitOpt = None,
-    all_: AllOpt = False,
-    after: AfterOpt = None,
 ) -> None:
     """Licenses whose PO starts with (or equals) TEXT, retired ones included and marked."""
     application = get_app(ctx)
-    page = application.backend().search_po(
-        text, exact=exact, page=page_of(limit, all_=all_, after=after)
+    emit_license_page(
+        application, application.backend().search_po(text, exact=exact, page=page), page
     )
-    emit_license_page(application, page, limit=limit)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from licensectl.cli.context import Application
 from licensectl.cli.output import Column
-from licensectl.contract.fields import default, doc
+from licensectl.contract.fields import doc
 from licensectl.domain import Inventory, LicenseStatus, LicenseType
 
 if TYPE_CHECKING:
@@ -118,24 +121,77 @@ KEY_COLUMNS = [
 ]
 
 
-def emit_license_page(
-    app: Application, page: LicensePage, *, limit: int | None, title: str | None = None
-) -> None:
-    app.out.listing(page.items, columns=LICENSE_COLUMNS, title=title, empty="no licenses match")
-    warn_more(app, page.next_after, limit, what="licenses")
+def emit_license_page(app: Application, page: LicensePage, asked: Page) -> None:
+    app.out.listing(page.items, columns=LICENSE_COLUMNS, empty="no licenses match")
+    warn_more(app, page.next_after, asked, what="licenses")
 
 
-def warn_more(app: Application, next_after: str | None, limit: int | None, *, what: str) -> None:
-    """A page cut short says so on stderr, with how to get the rest (CLI.md, Lists)."""
+def warn_more(app: Application, next_after: str | None, asked: Page, *, what: str) -> None:
+    """A page cut short says so on stderr, with how to get the rest."""
     if next_after is not None:
         app.out.warn(
-            f"showing the first {limit or default('limit')} {what}; more exist. Use --all for "
-            f"everything, or --after {next_after} for the next page"
+            f"showing the first {asked.limit} {what}; more exist. Use --all for everything, "
+            f"or --after {next_after} for the next page"
         )
 
 
-def page_of(limit: int | None, *, all_: bool, after: str | None) -> Page:
-    """The page the --limit/--all/--after options ask for."""
+# --- options shared by several commands ---------------------------------------------
+#
+# A command decorated with `with_page` or `with_license_filter` gets the options added to
+# its signature (Typer reads `__signature__`) and receives them built into the request
+# model, `page: Page` or `filters: LicenseFilter`: declared once for every command.
+
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
+
+
+def _options(
+    replaced: str, options: dict[str, tuple[Any, Any]], build: Callable[..., Any]
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Replace parameter `replaced` with `options` (name → (annotation, default)), and
+    pass `build(**their values)` in its place."""
+
+    def decorate(func: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(func)
+        kept = [
+            p.replace(annotation=_evaluated(func, p.annotation))
+            for p in signature.parameters.values()
+            if p.name != replaced
+        ]
+        added = [
+            inspect.Parameter(name, _KEYWORD, default=default, annotation=annotation)
+            for name, (annotation, default) in options.items()
+        ]
+
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> None:
+            values = {name: kwargs.pop(name) for name in options}
+            func(*args, **{replaced: build(**values)}, **kwargs)
+
+        command.__signature__ = signature.replace(parameters=kept + added)  # type: ignore[attr-defined]
+        # Typer also reads the annotations: the replaced parameter's type (often a name
+        # imported only for type checking) must not be among them.
+        command.__annotations__ = {
+            **{p.name: p.annotation for p in kept},
+            **{name: annotation for name, (annotation, _) in options.items()},
+        }
+        return command
+
+    return decorate
+
+
+def _evaluated(func: Callable[..., None], annotation: Any) -> Any:
+    """A postponed (string) annotation, evaluated as Typer needs it. One naming a type
+    imported for type checking only is left as it is: another of these decorators is
+    about to replace that parameter."""
+    if isinstance(annotation, str):
+        try:
+            return eval(annotation, func.__globals__)  # our own source's annotations
+        except NameError:
+            return annotation
+    return annotation
+
+
+def _page(limit: int | None, all_: bool, after: str | None) -> Page:
     from licensectl.contract.requests import Page
 
     if all_:
@@ -143,49 +199,66 @@ def page_of(limit: int | None, *, all_: bool, after: str | None) -> Page:
     return Page(after=after) if limit is None else Page(limit=limit, after=after)
 
 
-def license_filter(
-    *,
-    partner: str | None,
-    customer: str | None,
-    inventory: Inventory | None,
-    status: LicenseStatus | None,
-    type_: LicenseType | None,
-    expiring_within: int | None,
-) -> LicenseFilter:
+def _license_filter(**values: Any) -> LicenseFilter:
     from licensectl.contract.requests import LicenseFilter
 
-    return LicenseFilter(
-        partner=partner,
-        customer=customer,
-        inventory=inventory,
-        status=status,
-        type=type_,
-        expiring_within=expiring_within,
-    )
+    return LicenseFilter(**{"type" if k == "type_" else k: v for k, v in values.items()})
 
 
-# The filters of `license list`, which `export` takes too.
-PartnerFilter = Annotated[str | None, typer.Option("--partner", "-p", help=doc("filter_partner"))]
-CustomerFilter = Annotated[
-    str | None, typer.Option("--customer", "-c", help=doc("filter_customer"))
-]
-InventoryFilter = Annotated[
-    Inventory | None,
-    typer.Option("--inventory", case_sensitive=False, help=doc("inventory")),
-]
-StatusFilter = Annotated[
-    LicenseStatus | None,
-    typer.Option("--status", case_sensitive=False, help=doc("status")),
-]
-TypeFilter = Annotated[
-    LicenseType | None, typer.Option("--type", case_sensitive=False, help=doc("filter_type"))
-]
-ExpiringFilter = Annotated[
-    int | None,
-    typer.Option("--expiring-within", min=0, metavar="DAYS", help=doc("expiring_within")),
-]
+with_page = _options(
+    "page",
+    {
+        "limit": (Annotated[int | None, typer.Option("--limit", min=1, help=doc("limit"))], None),
+        "all_": (Annotated[bool, typer.Option("--all", help="Every row, no limit.")], False),
+        "after": (
+            Annotated[str | None, typer.Option("--after", metavar="ID", help=doc("after"))],
+            None,
+        ),
+    },
+    _page,
+)
 
-# Paging, for every list that can grow.
-LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help=doc("limit"))]
-AllOpt = Annotated[bool, typer.Option("--all", help="Every row, no limit.")]
-AfterOpt = Annotated[str | None, typer.Option("--after", metavar="ID", help=doc("after"))]
+with_license_filter = _options(
+    "filters",
+    {
+        "partner": (
+            Annotated[str | None, typer.Option("--partner", "-p", help=doc("filter_partner"))],
+            None,
+        ),
+        "customer": (
+            Annotated[str | None, typer.Option("--customer", "-c", help=doc("filter_customer"))],
+            None,
+        ),
+        "inventory": (
+            Annotated[
+                Inventory | None,
+                typer.Option("--inventory", case_sensitive=False, help=doc("inventory")),
+            ],
+            None,
+        ),
+        "status": (
+            Annotated[
+                LicenseStatus | None,
+                typer.Option("--status", case_sensitive=False, help=doc("status")),
+            ],
+            None,
+        ),
+        "type_": (
+            Annotated[
+                LicenseType | None,
+                typer.Option("--type", case_sensitive=False, help=doc("filter_type")),
+            ],
+            None,
+        ),
+        "expiring_within": (
+            Annotated[
+                int | None,
+                typer.Option(
+                    "--expiring-within", min=0, metavar="DAYS", help=doc("expiring_within")
+                ),
+            ],
+            None,
+        ),
+    },
+    _license_filter,
+)

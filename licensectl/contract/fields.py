@@ -63,7 +63,7 @@ FIELDS: Final[dict[str, Doc]] = {
 def doc(name: str) -> str:
     """The help text of a field, with its default where it has one."""
     entry = FIELDS[name]
-    return entry.help if entry.default is None else f"{entry.help} [default: {entry.default}]"
+    return entry.help if entry.default is None else f"{entry.help} (default: {entry.default})"
 
 
 def default(name: str) -> int | str:
