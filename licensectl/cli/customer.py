@@ -67,13 +67,7 @@ def email_add(
     ctx: typer.Context, customer: CustomerArg, email: EmailArg, partner: PartnerOpt = None
 ) -> None:
     """Add an email contact to a customer."""
-    from licensectl.contract.requests import CustomerEmail
-
-    application = get_app(ctx)
-    result = application.backend().customer_email_add(
-        CustomerEmail(customer=customer, email=email, partner=partner)
-    )
-    application.out.document(result, title=f"Customer {result.name}")
+    _email(ctx, customer, email, partner, add=True)
 
 
 @email_app.command("remove")
@@ -81,10 +75,16 @@ def email_remove(
     ctx: typer.Context, customer: CustomerArg, email: EmailArg, partner: PartnerOpt = None
 ) -> None:
     """Remove an email contact from a customer."""
+    _email(ctx, customer, email, partner, add=False)
+
+
+def _email(
+    ctx: typer.Context, customer: str, email: str, partner: str | None, *, add: bool
+) -> None:
     from licensectl.contract.requests import CustomerEmail
 
     application = get_app(ctx)
-    result = application.backend().customer_email_remove(
-        CustomerEmail(customer=customer, email=email, partner=partner)
-    )
+    backend = application.backend()
+    change = backend.customer_email_add if add else backend.customer_email_remove
+    result = change(CustomerEmail(customer=customer, email=email, partner=partner))
     application.out.document(result, title=f"Customer {result.name}")

@@ -25,7 +25,7 @@ from licensectl.service.convert import (
     customers_public,
     partner_public,
 )
-from licensectl.service.lookup import Lookups, check_page, scoped_customers
+from licensectl.service.lookup import Lookups
 
 
 class AccountOps(Lookups):
@@ -96,20 +96,12 @@ class AccountOps(Lookups):
         return customer_public(s, customer)
 
     def customer_list(self, *, partner: str | None = None, page: Page = Page()) -> CustomerPage:
-        limit = check_page(page)
         with self._read() as s:
-            stmt = scoped_customers(select(Customer), self._scope_of(s))
+            stmt = select(Customer)
             if partner is not None:
                 stmt = stmt.where(Customer.partner_id == self._partner(s, partner).id)
-            if page.after is not None:
-                anchor = self._customer(s, page.after, partner=None)
-                stmt = stmt.where(col(Customer.id) > anchor.id)
-            stmt = stmt.order_by(col(Customer.id))
-            if limit is not None:
-                stmt = stmt.limit(limit + 1)
-            rows = list(s.exec(stmt).all())
-            more = limit is not None and len(rows) > limit
-            items = customers_public(s, rows[:limit] if more else rows)
+            rows, more = self._customer_page(s, stmt, page)
+            items = customers_public(s, rows)
             return CustomerPage(items=items, next_after=items[-1].customer_id if more else None)
 
     def customer_show(self, customer: str, *, partner: str | None = None) -> CustomerDetail:
@@ -117,48 +109,36 @@ class AccountOps(Lookups):
             return customer_details(s, [self._customer(s, customer, partner=partner)])[0]
 
     def customer_email_add(self, request: CustomerEmail) -> CustomerPublic:
+        return self._email_change(request, add=True)
+
+    def customer_email_remove(self, request: CustomerEmail) -> CustomerPublic:
+        return self._email_change(request, add=False)
+
+    def _email_change(self, request: CustomerEmail, *, add: bool) -> CustomerPublic:
         address = domain.clean_email(request.email)
         with self._write() as s:
             c = self._customer(s, request.customer, partner=request.partner)
             self._allow(Role.ADMIN, Role.PARTNER, action="change a customer's email contacts")
             assert c.id is not None
-            exists = s.exec(
-                select(EmailRow.id).where(
-                    EmailRow.customer_pk == c.id, EmailRow.email_key == address.casefold()
-                )
-            ).first()
-            if exists is not None:
-                raise ConflictError(f"{address} is already a contact of customer {c.name!r}")
-            s.add(EmailRow(customer_pk=c.id, email=address, email_key=address.casefold()))
-            self._event(
-                s,
-                "customer.email.add",
-                customer_id=c.customer_id,
-                partner_id=c.partner_id,
-                email=address,
-            )
-            s.flush()
-            return customer_public(s, c)
-
-    def customer_email_remove(self, request: CustomerEmail) -> CustomerPublic:
-        address = domain.clean_email(request.email)
-        with self._write() as s:
-            c = self._customer(s, request.customer, partner=request.partner)
-            self._allow(Role.ADMIN, Role.PARTNER, action="change a customer's email contacts")
             row = s.exec(
                 select(EmailRow).where(
                     EmailRow.customer_pk == c.id, EmailRow.email_key == address.casefold()
                 )
             ).first()
-            if row is None:
+            if add and row is not None:
+                raise ConflictError(f"{address} is already a contact of customer {c.name!r}")
+            if not add and row is None:
                 raise NotFoundError(f"{address} is not a contact of customer {c.name!r}")
-            s.delete(row)
+            if row is None:
+                s.add(EmailRow(customer_pk=c.id, email=address, email_key=address.casefold()))
+            else:
+                s.delete(row)
             self._event(
                 s,
-                "customer.email.remove",
+                "customer.email.add" if add else "customer.email.remove",
                 customer_id=c.customer_id,
                 partner_id=c.partner_id,
-                email=row.email,
+                email=address if row is None else row.email,
             )
             s.flush()
             return customer_public(s, c)

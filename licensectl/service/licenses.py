@@ -25,7 +25,7 @@ from licensectl.service.convert import (
     licenses_public,
     one_public,
 )
-from licensectl.service.lookup import Lookups, check_page, scoped_customers, scoped_licenses
+from licensectl.service.lookup import Lookups, scoped_licenses
 
 
 class LicenseOps(Lookups):
@@ -130,21 +130,12 @@ class LicenseOps(Lookups):
         needle = domain.name_key(" ".join(text.split()))
         if not needle:
             raise UsageError("search text must not be empty", field="text")
-        limit = check_page(page)
         with self._read() as s:
-            stmt = scoped_customers(
-                select(Customer).where(col(Customer.name_key).contains(needle, autoescape=True)),
-                self._scope_of(s),
+            matching = select(Customer).where(
+                col(Customer.name_key).contains(needle, autoescape=True)
             )
-            if page.after is not None:
-                anchor = self._customer(s, page.after, partner=None)
-                stmt = stmt.where(col(Customer.id) > anchor.id)
-            stmt = stmt.order_by(col(Customer.id))
-            if limit is not None:
-                stmt = stmt.limit(limit + 1)
-            found = list(s.exec(stmt).all())
-            more = limit is not None and len(found) > limit
-            items = customer_details(s, found[:limit] if more else found)
+            found, more = self._customer_page(s, matching, page)
+            items = customer_details(s, found)
             return CustomerSearchPage(
                 items=items, next_after=items[-1].customer_id if more else None
             )

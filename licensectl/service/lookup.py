@@ -106,6 +106,21 @@ class Lookups(BaseBackend):
             stmt = stmt.where(Event.customer_id == own.customer_id)
         return list(s.exec(stmt.order_by(col(Event.id))).all())
 
+    def _customer_page(self, s: Session, stmt: Any, page: Page) -> tuple[list[Customer], bool]:
+        """One page of the customers `stmt` selects in scope, oldest first; and whether
+        more follow."""
+        limit = check_page(page)
+        stmt = scoped_customers(stmt, self._scope_of(s))
+        if page.after is not None:
+            anchor = self._customer(s, page.after, partner=None)
+            stmt = stmt.where(col(Customer.id) > anchor.id)
+        stmt = stmt.order_by(col(Customer.id))
+        if limit is not None:
+            stmt = stmt.limit(limit + 1)
+        rows: list[Customer] = list(s.exec(stmt).all())
+        more = limit is not None and len(rows) > limit
+        return (rows[:limit] if more else rows), more
+
     # --- license queries ------------------------------------------------------------
 
     def _license_select(self, s: Session, filters: LicenseFilter) -> Any:
