@@ -1,4 +1,4 @@
-"""Enums, value checks and the pure rules of DOMAIN.md.
+"""Enums, value checks and the pure rules of docs/domain.md.
 
 Nothing here touches a store: the service layer loads state, asks these functions
 whether a change is allowed, and writes. Keeping the rules pure means the CLI, the
@@ -22,7 +22,7 @@ PO_MAX = 100
 NOTE_MAX = 2000
 EMAIL_MAX = 254
 INSTALL_CODE_MAX = 128
-#: Maintenance whose expiry is this close counts as "expiring" (decided in DOMAIN.md).
+#: Maintenance whose expiry is this close counts as "expiring" (decided: docs/domain.md).
 EXPIRING_WINDOW_DAYS = 60
 MAINTENANCE_TERMS = (12, 36)
 #: Counts are stored as 32-bit integers (PostgreSQL INTEGER).
@@ -129,7 +129,7 @@ def clean_po(value: str) -> str:
 
 
 def po_key(po: str) -> str:
-    """Purchase orders are matched case-insensitively (CLI.md)."""
+    """Purchase orders are matched case-insensitively (docs/domain.md, Entities)."""
     return po.casefold()
 
 
@@ -223,7 +223,7 @@ class TransferPlan:
 def plan_transfer(
     lic: LicenseState, *, target_partner_id: int, target_customer_pk: int, quantity: int | None
 ) -> TransferPlan:
-    """DOMAIN.md rules 1–3: may this license move to that customer, and in what parts."""
+    """Rules 1–3 (docs/domain.md): may this license move to that customer, and in what parts."""
     if lic.status is LicenseStatus.TRANSFERRED:
         raise ConflictError(
             f"license {lic.license_id} was already transferred; it is kept for tracking only "
@@ -324,7 +324,7 @@ def maintenance_status(expires: datetime, *, now: datetime | None = None) -> Mai
     return MaintenanceStatus.ACTIVE
 
 
-# --- activation rules (DOMAIN.md rules 4, 5, 7, 8) ---------------------------------
+# --- activation rules (docs/domain.md, rules 4, 5, 7, 8) ----------------------------
 
 
 def check_copies(copies: int) -> int:

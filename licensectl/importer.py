@@ -1,4 +1,4 @@
-"""Parse and validate a bulk purchase-order import (CLI.md, "Bulk import of purchase orders").
+"""Parse and validate a bulk purchase-order import (README, "Import files").
 
 This is the half of ``licensectl import`` that needs no store: it turns a CSV or JSONL
 stream into validated `ImportRow`s or, for a bad row, every `RowError` found in it. The
@@ -37,7 +37,7 @@ Format = Literal["csv", "jsonl"]
 FORMATS: Final[tuple[Format, ...]] = ("csv", "jsonl")
 JSONL_SUFFIXES: Final = (".jsonl", ".ndjson")
 
-#: The columns of CLI.md, in the order errors within a row are reported.
+#: The columns of an import file, in the order errors within a row are reported.
 COLUMNS: Final = (
     "partner",
     "purchase_order",

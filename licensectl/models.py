@@ -72,7 +72,7 @@ class License(SQLModel, table=True):
     __tablename__ = "license"
     __table_args__ = (
         # The natural key of a purchased license: unique among originals only, since
-        # a transfer's successors repeat their ancestor's PO line (DOMAIN.md rule 2).
+        # a transfer's successors repeat their ancestor's PO line (docs/domain.md, rule 2).
         Index(
             "uq_license_po_line",
             "partner_id",

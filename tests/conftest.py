@@ -22,7 +22,7 @@ from licensectl.cli.app import app
 
 PG_URL = os.environ.get("LICENSECTL_TEST_PG_URL")
 
-#: The license keys CLI.md lets scripts rely on.
+#: The license keys scripts may rely on (docs/json.md).
 LICENSE_KEYS = {
     "license_id",
     "type",

@@ -1,4 +1,4 @@
-"""The pure activation rules of licensectl.domain: DOMAIN.md rules 4, 5, 7 and 8."""
+"""The pure activation rules of licensectl.domain: rules 4, 5, 7 and 8 of docs/domain.md."""
 
 from __future__ import annotations
 

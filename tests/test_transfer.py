@@ -1,4 +1,4 @@
-"""transfer: rules 1–3 of DOMAIN.md, confirmation, dry runs and lineage."""
+"""transfer: rules 1–3 of docs/domain.md, confirmation, dry runs and lineage."""
 
 from __future__ import annotations
 

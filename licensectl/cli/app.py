@@ -33,7 +33,7 @@ from licensectl.cli.context import Application
 from licensectl.cli.output import Environment, Output, OutputFormat
 from licensectl.errors import ExitStatus, LicensectlError
 
-# Options that may stand anywhere on the command line (CLI.md: before or after the
+# Options that may stand anywhere on the command line (docs/cli.md: before or after the
 # command). Those taking a value are listed with True.
 GLOBAL_OPTIONS: dict[str, bool] = {
     "--profile": True,

@@ -1,4 +1,4 @@
-"""Activations online and offline, returns, and the SmartServer view: DOMAIN.md rules 4–8.
+"""Activations online and offline, returns, and the SmartServer view: rules 4–8 of docs/domain.md.
 
 Every change holds the license rows it checks (SQLite: the write transaction's
 `BEGIN IMMEDIATE`; PostgreSQL: `SELECT … FOR UPDATE`, taken in License ID order and

@@ -1,6 +1,6 @@
 """Bulk purchase-order import.
 
-The import (CLI.md, "Bulk import of purchase orders") is one write transaction that
+The import (README, "Import files") is one write transaction that
 streams the file through in batches: each batch is checked against the store in one
 query and written straight away with one executemany per table, so memory stays flat
 however long the file is. Writing as it goes is what makes the checks cheap: a key

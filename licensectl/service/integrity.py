@@ -2,7 +2,7 @@
 
 The database's own checks first (on SQLite: `PRAGMA integrity_check` and
 `foreign_key_check`; a PostgreSQL server enforces its foreign keys itself), then the
-invariants DOMAIN.md puts on licenses, which no constraint expresses: lineage, transfer
+invariants docs/domain.md puts on licenses, which no constraint expresses: lineage, transfer
 quantities, active copies and status. Licenses are read in one streaming query, so the
 check runs in constant memory on any size of store.
 """
