@@ -315,3 +315,78 @@ def test_bulk_minted_ids_are_uuid4() -> None:
         parsed = uuid.UUID(value)
         assert str(parsed) == value
         assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+
+
+def test_an_imported_row_leaves_the_events_the_single_commands_leave(
+    cli: Cli, store_url: str
+) -> None:
+    """The import writes its events set-based in SQL, not through the commands' code: they
+    must still say exactly what `customer add`, `license add` and `transfer` say."""
+    from sqlalchemy import create_engine, text
+
+    from licensectl.store.url import normalize_db_url
+
+    cli.ok("partner", "add", "Acme")
+    cli.ok("partner", "add", "Beta")
+    header = "partner,purchase_order,po_line,type,devices,quantity,term_months,customer\n"
+    cli.ok("import", "-", input=header + "Acme,PO-9,2,maintenance,1000,3,36,Site 9\n")
+    cid = cli.ok("customer", "add", "Site 9", "--partner", "Beta").stdout.strip()
+    lid = cli.ok(
+        "license",
+        "add",
+        "--partner",
+        "Beta",
+        "--po",
+        "PO-9",
+        "--po-line",
+        "2",
+        "--type",
+        "maintenance",
+        "--devices",
+        "1000",
+        "--quantity",
+        "3",
+        "--term",
+        "36",
+    ).stdout.strip()
+    cli.ok("transfer", lid, "--to", cid, "--yes")
+
+    engine = create_engine(normalize_db_url(store_url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT e.action, e.license_id, e.customer_id, e.details, p.name "
+                    "FROM event e JOIN partner p ON p.id = e.partner_id ORDER BY e.id"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+
+    def normalised(partner: str) -> list[tuple[str, str]]:
+        ids: dict[str, str] = {}
+
+        def alias(value: object) -> object:
+            if isinstance(value, str) and len(value) == 36 and value.count("-") == 4:
+                return ids.setdefault(value, f"<id{len(ids)}>")
+            if isinstance(value, dict):
+                return {k: alias(v) for k, v in sorted(value.items()) if k != "via"}
+            return value
+
+        found = []
+        for action, license_id, customer_id, details, name in rows:
+            if name != partner or action == "partner.add":
+                continue
+            data = details if isinstance(details, dict) else json.loads(details)
+            data = {k: ("<partner>" if v == partner else v) for k, v in data.items()}
+            found.append((action, json.dumps([alias(license_id), alias(customer_id), alias(data)])))
+        return found
+
+    imported, typed = normalised("Acme"), normalised("Beta")
+    assert [a for a, _ in imported] == [
+        "customer.add",
+        "license.add",
+        "license.transfer",
+        "license.mint",
+    ]
+    assert imported == typed
