@@ -100,10 +100,25 @@ def clean_email(value: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def install_code_key(code: str) -> str:
+    """The form install codes compare in: upper case (Python's full Unicode mapping)."""
+    return code.upper()
+
+
 def clean_install_code(value: str) -> str:
-    """A SmartServer's identity: compared exactly (case included) once whitespace is tidied,
-    the same form an activation request file must carry."""
-    return clean_name(value, what="install code", max_len=INSTALL_CODE_MAX)
+    """A SmartServer's identity in its one canonical form: whitespace tidied, upper case.
+
+    Install codes compare case-insensitively (DOMAIN.md): `5a7c-…` and `5A7C-…` are one
+    SmartServer. Every way a code enters (options, request files, batch lines,
+    `smartserver show`) goes through here, so the store holds each code one way only.
+    """
+    code = install_code_key(clean_name(value, what="install code", max_len=INSTALL_CODE_MAX))
+    if len(code) > INSTALL_CODE_MAX:  # a few characters grow in upper case (ß → SS)
+        raise UsageError(
+            f"install code is {len(code)} characters long in upper case; "
+            f"the limit is {INSTALL_CODE_MAX}"
+        )
+    return code
 
 
 def clean_po(value: str) -> str:
