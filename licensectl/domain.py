@@ -87,6 +87,22 @@ def clean_name(value: str, *, what: str = "name", max_len: int = NAME_MAX) -> st
     return name
 
 
+def clean_customer_name(value: str) -> str:
+    """A customer name; one that parses as a UUID is refused (DOMAIN.md).
+
+    A customer is given by Customer ID or by name, and anything that parses as a UUID is
+    taken for an ID, so such a name could never be reached, and `--to NAME` would
+    silently mean another customer.
+    """
+    name = clean_name(value, what="customer name")
+    if looks_like_uuid(name):
+        raise UsageError(
+            f"customer name {name!r} parses as a UUID, so it would be taken for a Customer ID "
+            "wherever a customer is given: choose a name that is not a UUID"
+        )
+    return name
+
+
 def name_key(name: str) -> str:
     """The form names are compared in: uniqueness and look-ups ignore case."""
     return name.casefold()

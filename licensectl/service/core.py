@@ -68,7 +68,7 @@ class CoreOps(BaseBackend):
     def customer_add(
         self, name: str, *, partner: str | None = None, emails: Sequence[str] = ()
     ) -> CustomerPublic:
-        name = domain.clean_name(name, what="customer name")
+        name = domain.clean_customer_name(name)
         clean_emails = list(dict.fromkeys(domain.clean_email(e) for e in emails))
         with self._write() as s:
             p = self._partner(s, partner)
