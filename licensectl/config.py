@@ -48,7 +48,9 @@ def data_dir() -> Path:
 
 
 def default_db_url() -> str:
-    return "sqlite:///" + str((data_dir() / "licensectl.db").resolve())
+    from licensectl.store.url import sqlite_url
+
+    return sqlite_url((data_dir() / "licensectl.db").resolve())
 
 
 #: Where a profile's database password is kept, when it has one: the only value.

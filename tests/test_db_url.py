@@ -158,3 +158,26 @@ def test_a_password_never_shows_from_a_real_server(pg_database: str) -> None:
     result = runner.run("--debug", "db", "backup", "x.db")
     assert result.exit_code == 2
     assert PASSWORD not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["a%41b.db", "q?x.db", "h#x.db", "50% off.db", "ä ö.db"])
+def test_a_plain_path_is_that_file_whatever_its_characters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # SQLAlchemy decodes %XX in a URL's path and ends it at "?": a plain path is no URL.
+    monkeypatch.chdir(tmp_path)
+    Cli(db=name).ok("partner", "add", "Acme")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == [name]
+    assert Cli(db=str(tmp_path / name)).json("partner", "list")[0]["name"] == "Acme"
+    # The URL form is percent-encoded, as URLs are.
+    encoded = name.replace("%", "%25").replace("?", "%3F")
+    assert Cli(db="sqlite:///" + encoded).json("partner", "list")[0]["name"] == "Acme"
+
+
+def test_the_embedded_default_store_in_a_folder_with_odd_characters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "100% data?"
+    monkeypatch.setenv("LICENSECTL_DATA_DIR", str(data))
+    Cli(db=None).ok("partner", "add", "Acme")
+    assert (data / "licensectl.db").exists()

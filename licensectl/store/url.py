@@ -91,9 +91,15 @@ def normalize_db_url(value: str) -> str:
     raise UsageError(f"unsupported --db URL scheme {shown!r}: use {_FORMS}")
 
 
+def sqlite_url(path: Path) -> str:
+    """The URL of a SQLite file. SQLAlchemy percent-decodes the path and ends it at a
+    `?`, so those two are encoded: `a%41.db` must not open `aA.db`, nor `q?x.db` open `q`."""
+    return "sqlite:///" + str(path).replace("%", "%25").replace("?", "%3F")
+
+
 def _sqlite_url(path: str, *, expand_user: bool) -> str:
     target = Path(path).expanduser() if expand_user else Path(path)
-    return "sqlite:///" + str(target.resolve())
+    return sqlite_url(target.resolve())
 
 
 def _sqlite(rest: str) -> str:
@@ -116,7 +122,7 @@ def _sqlite(rest: str) -> str:
             "an in-memory SQLite database would vanish when the command ends: give a file, "
             "e.g. sqlite:///store.db"
         )
-    return _sqlite_url(path, expand_user=False)
+    return _sqlite_url(unquote(path), expand_user=False)
 
 
 def _at_signs(rest: str) -> None:
