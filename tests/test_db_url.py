@@ -54,8 +54,14 @@ def _three_ways(url: str, code: int) -> list[str]:
         "://nothing",
     ],
 )
-def test_a_malformed_store_url_is_a_usage_error(url: str) -> None:
+def test_a_malformed_store_url_is_a_usage_error(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)  # were one accepted, its file would land here
     _three_ways(url, 2)
+    assert list(work.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -140,7 +146,7 @@ def test_a_password_never_shows_in_errors_even_with_debug(tmp_path: Path) -> Non
 
 
 @pytest.mark.postgres
-def test_a_password_never_shows_from_a_real_server(pg_database: str) -> None:
+def test_a_password_never_shows_from_a_real_server(pg_database: str, tmp_path: Path) -> None:
     assert PG_URL
     with_password = pg_database.replace("postgres@", f"postgres:{PASSWORD}@", 1)
     runner = Cli(db=with_password)
@@ -155,7 +161,7 @@ def test_a_password_never_shows_from_a_real_server(pg_database: str) -> None:
     result = Cli(db=missing).run("--debug", "partner", "list")
     assert result.exit_code == 6, result.stderr
     assert PASSWORD not in result.stdout + result.stderr
-    result = runner.run("--debug", "db", "backup", "x.db")
+    result = runner.run("--debug", "db", "backup", str(tmp_path / "x.db"))
     assert result.exit_code == 2
     assert PASSWORD not in result.stdout + result.stderr
 

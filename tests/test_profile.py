@@ -181,7 +181,7 @@ def test_a_lost_keyring_entry_is_exit_5_when_opening(memory_keyring: MemoryKeyri
 
 
 def test_the_password_is_put_back_when_the_store_is_opened(
-    pg_database: str, memory_keyring: MemoryKeyring
+    pg_database: str, memory_keyring: MemoryKeyring, tmp_path: Path
 ) -> None:
     # The test server trusts 127.0.0.1, so any password connects; the redacted URL that
     # db check reports shows that one was given, and nothing shows which.
@@ -196,7 +196,7 @@ def test_the_password_is_put_back_when_the_store_is_opened(
         assert report["store"] == pg_database.replace("postgres@", "postgres:***@", 1)
         for fmt in ("table", "jsonl", "csv"):
             assert PASSWORD not in _all_output(runner, "-o", fmt, *args)
-    failed = runner.fails(2, "db", "backup", str(Path(pg_database).name + ".bak"))
+    failed = runner.fails(2, "db", "backup", str(tmp_path / "backup.db"))
     assert PASSWORD not in failed.stdout + failed.stderr
 
 
