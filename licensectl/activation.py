@@ -35,7 +35,9 @@ from licensectl.domain import (
     INSTALL_CODE_MAX,
     NAME_MAX,
     LicenseType,
+    clean_install_code,
     clean_name,
+    install_code_key,
     maintenance_status,
     parse_uuid,
 )
@@ -456,7 +458,7 @@ def new_request(
     obj = {
         "format": REQUEST_FORMAT,
         "version": FORMAT_VERSION,
-        "install_code": clean_name(install_code, what="install code", max_len=INSTALL_CODE_MAX),
+        "install_code": clean_install_code(install_code),
         "name": None if name is None else clean_name(name, what="SmartServer name"),
         "nonce": secrets.token_hex(16),
         "created_at": format_timestamp(now or datetime.now(UTC)),
@@ -613,8 +615,12 @@ def _check_signature(response: ActivationResponse, key: Ed25519PublicKey) -> Non
 
 
 def _check_binding(response: ActivationResponse, request: ActivationRequest) -> None:
-    """Is this the answer to *that* request: same device, same nonce, same content?"""
-    if response.install_code != request.install_code:
+    """Is this the answer to *that* request: same device, same nonce, same content?
+
+    Install codes compare case-insensitively (the portal echoes the request's spelling,
+    but `5a7c-…` and `5A7C-…` are one SmartServer); the digest binds the exact bytes.
+    """
+    if install_code_key(response.install_code) != install_code_key(request.install_code):
         raise InvalidDataError(
             f"activation response: install code does not match the request "
             f"({response.install_code!r} vs {request.install_code!r})"

@@ -2,12 +2,17 @@
 
 Resolution order for the store: `--db`/`LICENSECTL_DB`, then the profile named by
 `--profile`/`LICENSECTL_PROFILE` or the current profile, then the embedded default:
-a SQLite file in the user data directory. Nothing secret is ever written here:
-tokens live in the OS keyring.
+a SQLite file in the user data directory.
+
+Nothing secret is ever written to the config file. A PostgreSQL password given to
+`profile add` goes to the OS keyring (licensectl.credentials) and the profile records
+only that it is there (`"db_password": "keyring"`); the store URL is written without it,
+and the password is put back into the URL in memory when the store is opened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,7 +23,14 @@ from typing import Any
 
 import platformdirs
 
-from licensectl.errors import ConflictError, InvalidDataError, NotFoundError, UsageError
+from licensectl import credentials
+from licensectl.errors import (
+    AuthError,
+    ConflictError,
+    InvalidDataError,
+    NotFoundError,
+    UsageError,
+)
 
 APP_NAME = "licensectl"
 ENV_CONFIG_DIR = "LICENSECTL_CONFIG_DIR"
@@ -36,7 +48,18 @@ def data_dir() -> Path:
 
 
 def default_db_url() -> str:
-    return "sqlite:///" + str((data_dir() / "licensectl.db").resolve())
+    from licensectl.store.url import sqlite_url
+
+    return sqlite_url((data_dir() / "licensectl.db").resolve())
+
+
+#: Where a profile's database password is kept, when it has one: the only value.
+PASSWORD_IN_KEYRING = "keyring"
+
+_PASSWORD_HINT = (
+    "give the --db URL without its password and let libpq read it from ~/.pgpass or the "
+    "PGPASSWORD environment variable instead"
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,18 @@ class Profile:
     db: str | None = None
     url: str | None = None
     partner: str | None = None
+    #: PASSWORD_IN_KEYRING when the store's password is in the OS keyring, else None.
+    db_password: str | None = None
+
+
+def _profile(name: str, entry: dict[str, Any]) -> Profile:
+    return Profile(
+        name=name,
+        db=entry.get("db"),
+        url=entry.get("url"),
+        partner=entry.get("partner"),
+        db_password=entry.get("db_password"),
+    )
 
 
 def _config_file() -> Path:
@@ -76,9 +111,7 @@ def get_profile(name: str | None) -> Profile | None:
     entry = profiles.get(wanted)
     if not isinstance(entry, dict):
         raise NotFoundError(f"no profile named {wanted!r} (see 'licensectl profile list')")
-    return Profile(
-        name=wanted, db=entry.get("db"), url=entry.get("url"), partner=entry.get("partner")
-    )
+    return _profile(wanted, entry)
 
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -102,14 +135,19 @@ def save_config(config: dict[str, Any]) -> None:
 def list_profiles() -> tuple[list[Profile], str | None]:
     config = load_config()
     profiles = [
-        Profile(name=name, db=entry.get("db"), url=entry.get("url"), partner=entry.get("partner"))
+        _profile(name, entry)
         for name, entry in sorted(config.get("profiles", {}).items())
         if isinstance(entry, dict)
     ]
     return profiles, config.get("current")
 
 
-def add_profile(profile: Profile) -> None:
+def add_profile(profile: Profile, *, password: str | None = None) -> Profile:
+    """Record a profile; its database password, if any, goes to the OS keyring only.
+
+    `profile.db` must come without a password (store.url.without_password). Without a
+    working keyring a password is refused (AuthError, exit 5) and nothing is written.
+    """
     if not _PROFILE_NAME.match(profile.name):
         raise UsageError(
             f"profile name {profile.name!r} must be 1-64 letters, digits, '.', '_' or '-'"
@@ -119,8 +157,46 @@ def add_profile(profile: Profile) -> None:
     if profile.name in profiles:
         raise ConflictError(f"a profile named {profile.name!r} already exists")
     entry = {"db": profile.db, "url": profile.url, "partner": profile.partner}
-    profiles[profile.name] = {k: v for k, v in entry.items() if v is not None}
-    save_config(config)
+    kept = {k: v for k, v in entry.items() if v is not None}
+    secret_entry = credentials.db_password_entry(profile.name)
+    what = f"the database password of profile {profile.name!r}"
+    if password is not None:
+        credentials.set_secret(secret_entry, password, what=what, hint=_PASSWORD_HINT)
+        kept["db_password"] = PASSWORD_IN_KEYRING
+    profiles[profile.name] = kept
+    try:
+        save_config(config)
+    except BaseException:
+        if password is not None:
+            # The config file was not written: take the password back out of the keyring.
+            with contextlib.suppress(AuthError):
+                credentials.delete_secret(secret_entry, what=what, hint=_PASSWORD_HINT)
+        raise
+    return _profile(profile.name, kept)
+
+
+def profile_db_url(profile: Profile) -> str:
+    """The profile's store URL, checked, with its password put back (in memory only)."""
+    from licensectl.store.url import normalize_db_url, with_password
+
+    assert profile.db is not None
+    url = normalize_db_url(profile.db)
+    if profile.db_password != PASSWORD_IN_KEYRING:
+        return url
+    entry = credentials.db_password_entry(profile.name)
+    hint = (
+        f"make the keyring usable, or run 'licensectl profile remove {profile.name}' and add "
+        f"it again without the password, letting libpq read it from ~/.pgpass or PGPASSWORD"
+    )
+    password = credentials.get_secret(
+        entry, what=f"the database password of profile {profile.name!r}", hint=hint
+    )
+    if password is None:
+        raise AuthError(
+            f"the OS keyring holds no database password for profile {profile.name!r} "
+            f"(service {credentials.SERVICE!r}, entry {entry!r}): {hint}"
+        )
+    return with_password(url, password)
 
 
 def use_profile(name: str) -> None:
@@ -132,9 +208,18 @@ def use_profile(name: str) -> None:
 
 
 def remove_profile(name: str) -> None:
+    """Forget a profile and the password it keeps in the keyring (first: if the keyring
+    cannot delete it, the profile stays, so the password is never left orphaned)."""
     config = load_config()
     if name not in config.get("profiles", {}):
         raise NotFoundError(f"no profile named {name!r} (see 'licensectl profile list')")
+    entry = config["profiles"][name]
+    if isinstance(entry, dict) and entry.get("db_password") == PASSWORD_IN_KEYRING:
+        credentials.delete_secret(
+            credentials.db_password_entry(name),
+            what=f"the database password of profile {name!r}",
+            hint="make the keyring usable and try again; the profile is kept until then",
+        )
     del config["profiles"][name]
     if config.get("current") == name:
         del config["current"]

@@ -90,16 +90,17 @@ def clean_name(value: str, *, what: str = "name", max_len: int = NAME_MAX) -> st
 
 
 def clean_customer_name(value: str) -> str:
-    """A customer/project account name: a name that cannot be mistaken for a Customer ID.
+    """A customer name; one that parses as a UUID is refused (docs/domain.md, Entities).
 
-    Wherever a customer is given, a UUID means a Customer ID; a customer named like one
-    could never be reached by name.
+    A customer is given by Customer ID or by name, and anything that parses as a UUID is
+    taken for an ID, so such a name could never be reached, and `--to NAME` would
+    silently mean another customer.
     """
     name = clean_name(value, what="customer name")
     if looks_like_uuid(name):
         raise UsageError(
-            f"customer name {name!r} looks like a Customer ID (a UUID); choose a name that "
-            "is not one",
+            f"customer name {name!r} parses as a UUID, so it would be taken for a Customer ID "
+            "wherever a customer is given: choose a name that is not a UUID",
             field="name",
         )
     return name
@@ -118,10 +119,25 @@ def clean_email(value: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def install_code_key(code: str) -> str:
+    """The form install codes compare in: upper case (Python's full Unicode mapping)."""
+    return code.upper()
+
+
 def clean_install_code(value: str) -> str:
-    """A SmartServer's identity: compared exactly (case included) once whitespace is tidied,
-    the same form an activation request file must carry."""
-    return clean_name(value, what="install code", max_len=INSTALL_CODE_MAX)
+    """A SmartServer's identity in its one canonical form: whitespace tidied, upper case.
+
+    Install codes compare case-insensitively (docs/domain.md): `5a7c-…` and `5A7C-…` are one
+    SmartServer. Every way a code enters (options, request files, batch lines,
+    `smartserver show`) goes through here, so the store holds each code one way only.
+    """
+    code = install_code_key(clean_name(value, what="install code", max_len=INSTALL_CODE_MAX))
+    if len(code) > INSTALL_CODE_MAX:  # a few characters grow in upper case (ß → SS)
+        raise UsageError(
+            f"install code is {len(code)} characters long in upper case; "
+            f"the limit is {INSTALL_CODE_MAX}"
+        )
+    return code
 
 
 def clean_po(value: str) -> str:

@@ -26,6 +26,7 @@ from licensectl.contract.models import RowError
 from licensectl.domain import (
     LicenseType,
     check_license_values,
+    clean_customer_name,
     clean_name,
     clean_po,
     name_key,
@@ -418,6 +419,8 @@ def _name(
     try:
         if field == "purchase_order":
             return clean_po(value)
+        if field == "customer":
+            return clean_customer_name(value)
         return clean_name(value, what=field)
     except UsageError as exc:
         errors.append(RowError(row, field, exc.message))

@@ -9,10 +9,18 @@ profile must never carry the means to mint activations. Layout of the key direct
     <key_id>.json      {"key_id": ..., "created_at": ...}
     active             the key id new responses are signed with
     .lock              serialises key creation and rotation between processes
+    .<name>.<hex>.tmp  a file of the above being written (fileio.write_atomic)
 
 Rotation adds a key and moves ``active``; old keys stay so that responses they signed
 keep verifying. The key id is derived from the public key (see activation.key_id_for),
 so a response names its key without naming a file.
+
+Whoever can put a key pair in this directory can mint activations that verify, so every
+use, reads included, first checks the directory (owned by the user, no access for group
+or others) and everything in it (regular files owned by the user, writable by no one
+else, private keys 0600, nothing outside the layout above, no public or metadata file
+without its private key). Any deviation is a KeyStoreError (exit 6) naming the path and
+the fix. A public key is trusted only as the public half of its private key.
 """
 
 from __future__ import annotations
@@ -52,6 +60,10 @@ if TYPE_CHECKING:
 KEY_DIR_ENV = "LICENSECTL_KEY_DIR"
 _KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 _PRIVATE_RE = re.compile(r"^([0-9a-f]{16})\.pem$")
+_KEY_FILE_RE = re.compile(r"^([0-9a-f]{16})\.(pem|pub\.pem|json)$")
+_TEMP_RE = re.compile(r"^\.(.+)\.[0-9a-f]{16}\.tmp$")
+_FIXED_FILES = frozenset({"active", ".lock"})
+_LAYOUT = "<key id>.pem, <key id>.pub.pem, <key id>.json, active and .lock"
 # POSIX permission bits mean nothing on Windows; there the user profile's ACLs protect us.
 _POSIX = os.name == "posix"
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -123,6 +135,7 @@ class KeyStore:
         """The key to sign with; the first call on an empty directory creates it."""
         with self._os_errors():
             self._ensure_dir()
+            self._audit()
             key_id = self._read_active()
             if key_id is None:
                 with self._lock():
@@ -137,14 +150,17 @@ class KeyStore:
         """A new active key; the old ones stay so their responses still verify."""
         with self._os_errors():
             self._ensure_dir()
+            self._audit()
             with self._lock():
                 key_id = self._create()
                 self._write_active(key_id)
             return self._info(key_id, active_id=key_id)
 
     def list(self) -> builtins.list[KeyInfo]:
-        """Every key, oldest first. Reads public files only; creates nothing."""
+        """Every key, oldest first. Creates nothing; never shows a private key."""
         with self._os_errors():
+            if not self._audit():
+                return []
             active_id = self._read_active()
             infos = [self._info(key_id, active_id=active_id) for key_id in self._key_ids()]
         return sorted(infos, key=lambda info: (info.created_at, info.key_id))
@@ -152,6 +168,8 @@ class KeyStore:
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
         """Key id → public key for every key, old ones included: what verifying needs."""
         with self._os_errors():
+            if not self._audit():
+                return {}
             return {key_id: self._load_public(key_id) for key_id in self._key_ids()}
 
     def public_pem(self, key_id: str | None = None) -> str:
@@ -159,27 +177,113 @@ class KeyStore:
         if key_id is None:
             return public_key_pem(self.active().public_key)
         with self._os_errors():
-            if key_id not in self._key_ids():
+            if not self._audit() or key_id not in self._key_ids():
                 raise NotFoundError(f"no signing key {key_id!r} in {self.path}")
             return public_key_pem(self._load_public(key_id))
 
     # --- directory and files -----------------------------------------------------------
 
     def _ensure_dir(self) -> None:
-        if not self.path.exists():
+        """Create the directory, 0700, if there is none yet (the first key's first use)."""
+        if not os.path.lexists(self.path):
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
             # mkdir's mode is filtered by the umask; say exactly what we mean.
             os.chmod(self.path, 0o700)
-        if not self.path.is_dir():
-            raise KeyStoreError(f"key directory {self.path} exists but is not a directory")
+
+    def _audit(self) -> bool:
+        """Refuse a directory that anyone but the user could have put a key into.
+
+        False when there is no directory yet (nothing to trust, nothing to refuse).
+        """
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISDIR(st.st_mode):
+            raise KeyStoreError(
+                f"cannot use key directory {self.path}: it exists but is not a directory; "
+                f"move it away or set {KEY_DIR_ENV} to a directory"
+            )
         if _POSIX:
-            st = self.path.stat()
-            # Whoever can write the directory can swap the keys or the active pointer.
+            me = os.geteuid()
+            if st.st_uid != me:
+                raise KeyStoreError(
+                    f"key directory {self.path} belongs to another user (uid {st.st_uid}), "
+                    f"who could plant keys in it; use a directory of your own ({KEY_DIR_ENV}), "
+                    f"or, if it is yours, run as root: chown {me} {self.path}"
+                )
+            # Whoever can write the directory can swap the keys or the active pointer;
+            # whoever can enter it can read a key file left readable by mistake.
+            if st.st_mode & 0o077:
+                raise KeyStoreError(
+                    f"key directory {self.path} is open to other users (mode "
+                    f"{_mode(st.st_mode)}); only its owner may use it. "
+                    f"Run: chmod 700 {self.path}"
+                )
+        private: set[str] = set()
+        dependent: dict[str, Path] = {}
+        for name in sorted(os.listdir(self.path)):
+            path = self.path / name
+            try:
+                entry = os.lstat(path)
+            except FileNotFoundError:
+                continue  # a temporary file renamed into place since listdir
+            kind = self._audit_entry(path, entry)
+            key_file = _KEY_FILE_RE.match(name)
+            if key_file is not None and kind == "pem":
+                private.add(key_file.group(1))
+            elif key_file is not None:
+                dependent.setdefault(key_file.group(1), path)
+        for key_id, path in sorted(dependent.items()):
+            if key_id not in private:
+                raise KeyStoreError(
+                    f"{path} in the key directory has no private key {key_id}.pem beside it "
+                    f"(a leftover, or planted); remove it: rm {path}"
+                )
+        for key_id in sorted(private):
+            # Each private key must load, be named by its id, and match its .pub.pem.
+            self._load_public(key_id)
+        return True
+
+    def _audit_entry(self, path: Path, st: os.stat_result) -> str:
+        """Check one directory entry; returns its kind ('pem', 'pub.pem', 'json', 'other')."""
+        name = path.name
+        temp = _TEMP_RE.match(name)
+        target = temp.group(1) if temp else name
+        key_file = _KEY_FILE_RE.match(target)
+        if key_file is None and target not in _FIXED_FILES:
+            raise KeyStoreError(
+                f"{path} does not belong in the key directory, which holds only {_LAYOUT}; "
+                f"move it out of {self.path}"
+            )
+        kind = key_file.group(2) if key_file else "other"
+        if stat.S_ISLNK(st.st_mode):
+            raise KeyStoreError(
+                f"{path} in the key directory is a symbolic link; key files must be regular "
+                f"files. Remove it (rm {path}) or put the file itself there"
+            )
+        if not stat.S_ISREG(st.st_mode):
+            raise KeyStoreError(
+                f"{path} in the key directory is not a regular file; move it out of {self.path}"
+            )
+        if _POSIX:
+            if st.st_uid != os.geteuid():
+                raise KeyStoreError(
+                    f"{path} in the key directory belongs to another user (uid {st.st_uid}) "
+                    f"and may have been planted; remove it (rm {path}) unless you know it is "
+                    "yours"
+                )
+            if kind == "pem" and st.st_mode & 0o077:
+                raise KeyStoreError(
+                    f"private key {path} is accessible by other users (mode "
+                    f"{_mode(st.st_mode)}); refusing to use it. Run: chmod 600 {path}"
+                )
             if st.st_mode & 0o022:
                 raise KeyStoreError(
-                    f"key directory {self.path} is writable by other users (mode "
-                    f"{_mode(st.st_mode)}); run: chmod 700 {self.path}"
+                    f"{path} in the key directory is writable by other users (mode "
+                    f"{_mode(st.st_mode)}); run: chmod go-w {path}"
                 )
+        return "tmp" if temp else kind
 
     @contextmanager
     def _os_errors(self) -> Iterator[None]:
@@ -274,17 +378,31 @@ class KeyStore:
             return handle.read()
 
     def _load_public(self, key_id: str) -> Ed25519PublicKey:
+        """The public half of the private key; its `.pub.pem`, when present, must match."""
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        derived = self._load_private(key_id).public_key()
         path = self.path / f"{key_id}.pub.pem"
-        if not path.exists():
-            # The public half is derivable; a lost .pub.pem must not strand the key.
-            return self._load_private(key_id).public_key()
         try:
-            key = load_public_key_pem(path.read_bytes())
+            fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW)
+        except FileNotFoundError:
+            # The public half is derivable; a lost .pub.pem must not strand the key.
+            return derived
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read()
+        try:
+            key = load_public_key_pem(data)
         except InvalidDataError as exc:
             raise KeyStoreError(f"{path}: {exc.message}") from None
-        if key_id_for(key) != key_id:
-            raise KeyStoreError(f"{path} holds a different key than its name says")
-        return key
+        # The private key is the truth (its id was checked against its name); a key id
+        # is only 64 bits of a hash, so compare the whole key, not the id.
+        raw = (Encoding.Raw, PublicFormat.Raw)
+        if key.public_bytes(*raw) != derived.public_bytes(*raw):
+            raise KeyStoreError(
+                f"{path} does not match the private key {key_id}.pem beside it; remove it "
+                f"(rm {path}): licensectl derives the public key from the private one"
+            )
+        return derived
 
     def _info(self, key_id: str, *, active_id: str | None) -> KeyInfo:
         return KeyInfo(

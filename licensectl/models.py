@@ -141,8 +141,8 @@ class Activation(SQLModel, table=True):
 class OfflineRequest(SQLModel, table=True):
     """An answered offline activation request, kept so a replay gets the same bytes (rule 6).
 
-    Keyed by the install code and nonce exactly as the request gave them; the digest tells
-    a true replay from a nonce reused with other content.
+    Keyed by the canonical install code (domain.clean_install_code) and the nonce; the
+    digest tells a true replay from a nonce reused with other content.
     """
 
     __tablename__ = "offline_request"

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
+from memory_keyring import MemoryKeyring
 from typer.testing import CliRunner, Result
 
 from licensectl.cli.app import app
@@ -60,7 +62,19 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
+    # In this process: a fresh in-memory keyring per test. In child processes (which
+    # cannot share it): no keyring at all, never the real one.
+    keyring.set_keyring(MemoryKeyring())
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     return home
+
+
+@pytest.fixture
+def memory_keyring(isolated_home: Path) -> MemoryKeyring:
+    """The in-memory keyring this test runs with, to look inside it."""
+    backend = keyring.get_keyring()
+    assert isinstance(backend, MemoryKeyring)
+    return backend
 
 
 def _pg_admin_url() -> str:

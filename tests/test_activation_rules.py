@@ -89,10 +89,12 @@ def test_copies_must_be_a_count() -> None:
     assert domain.check_copies(0) == 0
 
 
-def test_install_codes_are_tidied_but_keep_their_case() -> None:
+def test_install_codes_are_tidied_and_compared_in_upper_case() -> None:
     assert domain.clean_install_code("  5A7C-31F2  ") == "5A7C-31F2"
-    assert domain.clean_install_code("ab  cd") == "ab cd"
-    for bad in ("", "   ", "x" * 129, "a\tb\x00"):
+    assert domain.clean_install_code("ab  cd") == "AB CD"
+    assert domain.clean_install_code("5a7c-31f2") == domain.clean_install_code("5A7C-31f2")
+    assert domain.clean_install_code("straße") == "STRASSE"
+    for bad in ("", "   ", "x" * 129, "a\tb\x00", "ß" * 65):
         with pytest.raises(UsageError):
             domain.clean_install_code(bad)
 

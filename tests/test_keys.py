@@ -281,10 +281,12 @@ def test_a_missing_private_key_is_refused(store: KeyStore, key_dir: Path) -> Non
 def test_a_swapped_key_file_is_refused(store: KeyStore, key_dir: Path) -> None:
     first = store.active().key_id
     second = store.rotate().key_id
-    (key_dir / f"{first}.pem").replace(key_dir / f"{second}.pem")
+    # Contents swapped in place (renaming would leave the first key's other files
+    # orphaned, which is refused for that reason first).
+    (key_dir / f"{second}.pem").write_bytes((key_dir / f"{first}.pem").read_bytes())
     with pytest.raises(KeyStoreError, match="different key than its name"):
         store.active()
-    (key_dir / f"{first}.pub.pem").replace(key_dir / f"{second}.pub.pem")
+    (key_dir / f"{second}.pub.pem").write_bytes((key_dir / f"{first}.pub.pem").read_bytes())
     with pytest.raises(KeyStoreError, match="different key than its name"):
         store.public_keys()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import Cli
 from sqlalchemy import text
@@ -53,7 +55,8 @@ def test_sqlite_pragmas(sqlite_cli: Cli) -> None:
 
 
 def test_url_forms(tmp_path: object) -> None:
-    assert normalize_db_url("sqlite:///x.db") == "sqlite:///x.db"
+    # sqlite:///x.db is x.db in the current directory: normalised to its absolute path.
+    assert normalize_db_url("sqlite:///x.db") == "sqlite:///" + os.path.abspath("x.db")
     assert normalize_db_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_db_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_db_url("rel/path.db").startswith("sqlite:////")

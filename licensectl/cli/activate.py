@@ -58,7 +58,9 @@ def return_(ctx: typer.Context, license_id: LicenseArg, install_code: InstallCod
     if not application.yes:
         code = domain.clean_install_code(install_code)
         held = sum(
-            a.copies for a in backend.license_show(license_id).activations if a.install_code == code
+            a.copies
+            for a in backend.license_show(license_id).activations
+            if domain.install_code_key(a.install_code) == code
         )
         if held:
             application.confirm(

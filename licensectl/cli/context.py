@@ -39,13 +39,21 @@ class Application:
         if self._backend is None:
             from licensectl import config
             from licensectl.service import LocalBackend
-            from licensectl.store.url import normalize_db_url
+            from licensectl.store.url import normalize_db_url, password_of
 
-            profile = None if self.db else config.get_profile(self.profile)
-            if self.db:
+            # `--db ""` is a mistake, not "unset": normalize_db_url refuses it. (An empty
+            # LICENSECTL_DB never gets here: Click treats it as unset.)
+            profile = None if self.db is not None else config.get_profile(self.profile)
+            if self.db is not None:
                 url = normalize_db_url(self.db)
             elif profile is not None and profile.db:
-                url = normalize_db_url(profile.db)
+                url = config.profile_db_url(profile)
+                if password_of(profile.db):
+                    self.out.warn(
+                        f"profile {profile.name!r} keeps its database password in the config "
+                        f"file; move it to the OS keyring: licensectl profile remove "
+                        f"{profile.name} && licensectl profile add {profile.name} --db URL"
+                    )
             elif profile is not None and profile.url:
                 raise UsageError(
                     f"profile {profile.name!r} is a remote API profile; this version of "

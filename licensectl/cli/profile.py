@@ -20,19 +20,29 @@ COLUMNS = [
     Column("Name", "name"),
     Column("Store", "db"),
     Column("Default partner", "partner"),
+    Column("Password", "db_password"),
 ]
 
 
 class ProfileView(BaseModel):
     name: str
+    #: The store URL, never with a password (one left in an old config file is masked).
     db: str | None
     partner: str | None
+    #: Where the store's password is kept: "keyring", or null (none, or libpq's own).
+    db_password: str | None
     current: bool
 
 
 def _view(profile: config.Profile, current: str | None) -> ProfileView:
+    from licensectl.store.url import redact_url
+
     return ProfileView(
-        name=profile.name, db=profile.db, partner=profile.partner, current=profile.name == current
+        name=profile.name,
+        db=redact_url(profile.db) if profile.db is not None else None,
+        partner=profile.partner,
+        db_password=profile.db_password,
+        current=profile.name == current,
     )
 
 
@@ -48,17 +58,22 @@ def add(
         str | None, typer.Option("--partner", "-p", help="Partner used when --partner is left out.")
     ] = None,
 ) -> None:
-    """Add a profile; the first one added becomes the current one."""
-    from licensectl.store.url import normalize_db_url
+    """Add a profile; the first one added becomes the current one.
+
+    A password in a PostgreSQL URL is kept in the OS keyring, never in the config file;
+    without a usable keyring, leave it out and let libpq read ~/.pgpass or PGPASSWORD.
+    """
+    from licensectl.store.url import normalize_db_url, password_of, without_password
 
     url = normalize_db_url(db)
-    config.add_profile(config.Profile(name=name, db=url, partner=partner))
+    added = config.add_profile(
+        config.Profile(name=name, db=without_password(url), partner=partner),
+        password=password_of(url),
+    )
     _, current = config.list_profiles()
     if current is None:
         config.use_profile(name)
-    get_app(ctx).out.ids(
-        _view(config.Profile(name=name, db=url, partner=partner), current or name), [name]
-    )
+    get_app(ctx).out.ids(_view(added, current or name), [name])
 
 
 @app.command("list")
@@ -96,6 +111,6 @@ def show(
 
 @app.command("remove")
 def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile name.")]) -> None:
-    """Remove a profile (its store is left untouched)."""
+    """Remove a profile and its password in the keyring (its store is left untouched)."""
     config.remove_profile(name)
     get_app(ctx).out.status(f"Removed profile {name!r}.")

@@ -22,7 +22,7 @@ from licensectl import domain
 from licensectl.contract.models import ActivationPublic, SmartServerPublic
 from licensectl.contract.requests import Activate, Return
 from licensectl.domain import ActivationMode, utcnow
-from licensectl.errors import ConflictError, NotFoundError
+from licensectl.errors import ConflictError, InvalidDataError, NotFoundError, UsageError
 from licensectl.models import (
     Activation,
     Customer,
@@ -63,7 +63,7 @@ class ActivationOps(Lookups, AdminOps):
         mode = ActivationMode.ONLINE
         with self._write() as s:
             lic = self._license(s, request.license_id, lock=True)
-            server = self._smartserver(s, code, lock=True)
+            server = self._smartserver(s, code, lock=True, given=request.install_code)
             change = self._plan(s, lic, server, code, wanted)
             domain.check_activation_grant(
                 self.principal.role,
@@ -95,9 +95,14 @@ class ActivationOps(Lookups, AdminOps):
         """
         request = files.parse_request(request_bytes)
         digest = files.request_digest(request)
-        code = request.install_code
+        try:
+            # Stored and looked up in canonical form; the response echoes the request's
+            # own spelling, which its digest and the device's check are over.
+            code = domain.clean_install_code(request.install_code)
+        except UsageError as exc:
+            raise InvalidDataError(f"activation request: install_code: {exc.message}") from None
         with self._write() as s:
-            answered = self._answered(s, code, request.nonce, digest)
+            answered = self._answered(s, code, request.nonce, digest, given=request.install_code)
             if answered is not None:
                 return answered
             licenses = {
@@ -105,10 +110,10 @@ class ActivationOps(Lookups, AdminOps):
                 for lid in sorted(line.license_id for line in request.licenses)
             }
             # PostgreSQL: a twin of this request may have committed while we waited.
-            answered = self._answered(s, code, request.nonce, digest)
+            answered = self._answered(s, code, request.nonce, digest, given=request.install_code)
             if answered is not None:
                 return answered
-            server = self._smartserver(s, code, lock=True)
+            server = self._smartserver(s, code, lock=True, given=request.install_code)
             changes = []
             for line in request.licenses:
                 change = self._plan(s, licenses[line.license_id], server, code, line.copies)
@@ -175,11 +180,17 @@ class ActivationOps(Lookups, AdminOps):
             )
             return data
 
-    def _answered(self, s: Session, code: str, nonce: str, digest: str) -> bytes | None:
-        """The stored response to this very request, if it was answered before."""
+    def _answered(
+        self, s: Session, code: str, nonce: str, digest: str, *, given: str
+    ) -> bytes | None:
+        """The stored response to this very request, if it was answered before.
+
+        Recorded under the canonical code; a store from before install codes were
+        canonical recorded the code as the request spelled it (`given`).
+        """
         stored = s.exec(
             select(OfflineRequest).where(
-                OfflineRequest.install_code == code, OfflineRequest.nonce == nonce
+                col(OfflineRequest.install_code).in_({code, given}), OfflineRequest.nonce == nonce
             )
         ).first()
         if stored is None:
@@ -208,7 +219,7 @@ class ActivationOps(Lookups, AdminOps):
     def smartserver_show(self, install_code: str) -> SmartServerPublic:
         code = domain.clean_install_code(install_code)
         with self._read() as s:
-            server = self._smartserver(s, code)
+            server = self._smartserver(s, code, given=install_code)
             held = self._held(s, server) if server is not None else []
             if server is None or (not self._scope_of(s).unlimited and not held):
                 # A partner or customer sees a SmartServer through its own licenses only.
@@ -257,13 +268,44 @@ class ActivationOps(Lookups, AdminOps):
             now=now,
         )
 
-    def _smartserver(self, s: Session, code: str, *, lock: bool = False) -> SmartServer | None:
-        stmt = select(SmartServer).where(SmartServer.install_code == code)
-        if lock:
-            # PostgreSQL: one writer at a time per SmartServer, so the totals a response
-            # reports are the SmartServer's real totals once it commits.
-            stmt = stmt.with_for_update()
-        return s.exec(stmt).first()
+    def _smartserver(
+        self, s: Session, code: str, *, lock: bool = False, given: str | None = None
+    ) -> SmartServer | None:
+        """The SmartServer whose install code is `code` (canonical), in any case.
+
+        Stores written before install codes were canonical may hold a code in another
+        case, even one device under two spellings. Such a row is still found: first by
+        the exact spelling `given` (so each of two spellings stays reachable), then
+        canonically, then in any case; two or more other spellings are ambiguous.
+        """
+
+        def query(condition: Any) -> Sequence[SmartServer]:
+            stmt = select(SmartServer).where(condition).order_by(col(SmartServer.id))
+            if lock:
+                # PostgreSQL: one writer at a time per SmartServer, so the totals a
+                # response reports are the SmartServer's real totals once it commits.
+                stmt = stmt.with_for_update()
+            return s.exec(stmt).all()
+
+        spelled = " ".join(given.split()) if given is not None else code
+        for exact in dict.fromkeys((spelled, code)):
+            found = query(SmartServer.install_code == exact)
+            if found:
+                return found[0]
+        # Legacy rows only: a scan, paid when a code is not in the store canonically.
+        legacy = [
+            row
+            for row in query(func.upper(SmartServer.install_code) == code)
+            if domain.install_code_key(row.install_code) == code
+        ]
+        if len(legacy) > 1:
+            spellings = ", ".join(repr(row.install_code) for row in legacy)
+            raise InvalidDataError(
+                f"install code {code} matches {len(legacy)} SmartServers recorded in different "
+                f"case ({spellings}) before install codes compared case-insensitively: give "
+                "one of these spellings exactly; 'licensectl db check' reports them"
+            )
+        return legacy[0] if legacy else None
 
     def _named(
         self, s: Session, server: SmartServer | None, code: str, name: str | None, *, needed: bool

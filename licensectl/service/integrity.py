@@ -17,7 +17,7 @@ from sqlmodel import Session
 from licensectl import domain
 from licensectl.contract.models import CheckResult, StoreCheckReport
 from licensectl.domain import LicenseStatus
-from licensectl.models import Activation, Customer, License
+from licensectl.models import Activation, Customer, License, SmartServer
 from licensectl.store.engine import Store
 from licensectl.store.url import redact_url
 
@@ -27,6 +27,7 @@ SHOWN: Final = 20
 LICENSES: Final[Table] = License.__table__  # type: ignore[attr-defined]
 CUSTOMERS: Final[Table] = Customer.__table__  # type: ignore[attr-defined]
 ACTIVATIONS: Final[Table] = Activation.__table__  # type: ignore[attr-defined]
+SMARTSERVERS: Final[Table] = SmartServer.__table__  # type: ignore[attr-defined]
 
 
 class _Check:
@@ -50,7 +51,7 @@ def check_store(s: Session, store: Store) -> StoreCheckReport:
     checks: list[_Check] = []
     if store.is_sqlite:
         checks += [_sqlite_integrity(s), _sqlite_foreign_keys(s)]
-    checks += [_lineage(s), _ownership(s), *_licenses(s)]
+    checks += [_lineage(s), _ownership(s), *_licenses(s), _install_codes(s)]
     results = [c.result() for c in checks]
     return StoreCheckReport(
         store=redact_url(store.url), ok=all(r.ok for r in results), checks=results
@@ -99,6 +100,39 @@ def _ownership(s: Session) -> _Check:
     )
     for license_id, customer_id in s.execute(stray):
         check.fail(f"license {license_id} is held by {customer_id}, a customer of another partner")
+    return check
+
+
+def _install_codes(s: Session) -> _Check:
+    """One device, one SmartServer: install codes compare case-insensitively.
+
+    A store written before install codes were canonical may hold one device under two
+    spellings (`5a7c-…` and `5A7C-…`). That is a problem once more than one of them holds
+    copies, because the device then counts them twice; spellings that hold nothing are
+    harmless history. Compared with the database's upper(), exact for ASCII codes.
+    """
+    check = _Check("smartservers: one per install code, in any case")
+    server, act = SMARTSERVERS, ACTIVATIONS
+    key = func.upper(server.c.install_code)
+    twins = select(key).group_by(key).having(func.count() > 1)
+    holders = (
+        select(key.label("key"), server.c.install_code)
+        .join(act, act.c.smartserver_id == server.c.id)
+        .where(key.in_(twins), act.c.copies > 0)
+        .group_by(key, server.c.id, server.c.install_code)
+        .order_by(key, server.c.id)
+    )
+    groups: dict[str, list[str]] = {}
+    for group, code in s.execute(holders):
+        groups.setdefault(group, []).append(code)
+    for codes in groups.values():
+        if len(codes) > 1:
+            spellings = ", ".join(repr(code) for code in codes)
+            check.fail(
+                f"install codes {spellings} are one SmartServer spelled in different case, and "
+                "each holds copies: return the extra ones with 'licensectl return LICENSE_ID "
+                "--install-code SPELLING'"
+            )
     return check
 
 

@@ -1,0 +1,116 @@
+"""Start-up cost of whole licensectl processes, against baselines measured in the same run.
+
+What a user waits for is a whole process, interpreter start-up included. Each pair runs
+licensectl and its baseline one after the other, alternating which goes first, many
+times; the figure is the median of the per-pair ratios, so a noisy neighbour slows both
+sides of a pair rather than skewing the result. The floors (issue 7, item 21):
+
+- `licensectl --help` ≤ 1.3 × a minimal two-command Typer app's `--help`;
+- a device-side command (`smartserver inspect`) against the same Typer baseline (reported);
+- a store command (`partner list` on a SQLite store) ≤ 1.3 × `python -c 'import typer,
+  sqlmodel'`, the libraries any such command must load.
+
+    python bench/startup.py [--pairs 21]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MINIMAL_TYPER = """
+import typer
+app = typer.Typer()
+@app.command()
+def first(name: str = "x") -> None:
+    print(name)
+@app.command()
+def second(count: int = 1) -> None:
+    print(count)
+app()
+"""
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def paired(
+    a: list[str], b: list[str], env: dict[str, str], pairs: int
+) -> tuple[float, float, float]:
+    """Median seconds of a and b, and the median of the per-pair ratios a/b."""
+    ta, tb, ratios = [], [], []
+    timed(a, env), timed(b, env)  # warm the page cache and .pyc files
+    for i in range(pairs):
+        if i % 2:
+            y, x = timed(b, env), timed(a, env)
+        else:
+            x, y = timed(a, env), timed(b, env)
+        ta.append(x)
+        tb.append(y)
+        ratios.append(x / y)
+    return statistics.median(ta), statistics.median(tb), statistics.median(ratios)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=21)
+    args = parser.parse_args()
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        env = {
+            **os.environ,
+            "LICENSECTL_CONFIG_DIR": str(home / "config"),
+            "LICENSECTL_DATA_DIR": str(home / "data"),
+            "LICENSECTL_KEY_DIR": str(home / "keys"),
+            "NO_COLOR": "1",
+        }
+        minimal = home / "minimal.py"
+        minimal.write_text(MINIMAL_TYPER)
+        store = str(home / "store.db")
+        lctl = [py, "-m", "licensectl"]
+        subprocess.run(
+            [*lctl, "--db", store, "partner", "add", "Acme"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        request = home / "request.json"
+        subprocess.run(
+            [*lctl, "smartserver", "request", "--install-code", "SS-1", "--license",
+             "b1e52546-f2db-4053-b2dd-2ab2fa7732d2", "--out", str(request)],
+            env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        cases = [
+            ("licensectl --help", [*lctl, "--help"], [py, str(minimal), "--help"], 1.3),
+            (
+                "smartserver inspect",
+                [*lctl, "smartserver", "inspect", str(request)],
+                [py, str(minimal), "--help"],
+                None,
+            ),
+            (
+                "partner list (SQLite)",
+                [*lctl, "--db", store, "partner", "list"],
+                [py, "-c", "import typer, sqlmodel"],
+                1.3,
+            ),
+        ]
+        print(f"{'command':28} {'licensectl':>11} {'baseline':>9} {'ratio':>6}  floor")
+        for name, ours, base, floor in cases:
+            a, b, ratio = paired(ours, base, env, args.pairs)
+            verdict = "" if floor is None else ("ok" if ratio <= floor else f"OVER {floor}")
+            print(f"{name:28} {a * 1000:9.0f}ms {b * 1000:7.0f}ms {ratio:6.2f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
