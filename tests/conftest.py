@@ -62,6 +62,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
+    # Tables fit the terminal; a test must not depend on the one it happens to run in
+    # (pytest-xdist's workers have none). Width tests set their own.
+    monkeypatch.setenv("COLUMNS", "200")
     # In this process: a fresh in-memory keyring per test. In child processes (which
     # cannot share it): no keyring at all, never the real one.
     keyring.set_keyring(MemoryKeyring())
