@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -70,18 +70,8 @@ class CustomerEmail(SQLModel, table=True):
 
 class License(SQLModel, table=True):
     __tablename__ = "license"
+    # The natural key's partial unique index (uq_license_po_line) is PO_LINE_INDEX below.
     __table_args__ = (
-        # The natural key of a purchased license: unique among originals only, since
-        # a transfer's successors repeat their ancestor's PO line (docs/domain.md, rule 2).
-        Index(
-            "uq_license_po_line",
-            "partner_id",
-            "po_key",
-            "po_line",
-            unique=True,
-            sqlite_where=text("parent_id IS NULL"),
-            postgresql_where=text("parent_id IS NULL"),
-        ),
         Index("ix_license_po_key", "po_key", "seq"),
         Index("ix_license_partner_seq", "partner_id", "seq"),
         Index("ix_license_customer_seq", "customer_pk", "seq"),
@@ -107,6 +97,17 @@ class License(SQLModel, table=True):
     parent_id: str | None = Field(default=None, max_length=36)
     note: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+#: The natural key of a purchased license: unique among originals only, since a
+#: transfer's successors repeat their ancestor's PO line (docs/domain.md, rule 2). Plain
+#: DDL that SQLite and PostgreSQL both accept: declared with `postgresql_where`, the index
+#: would load SQLAlchemy's PostgreSQL dialect on every start, SQLite stores included.
+PO_LINE_INDEX = DDL(  # type: ignore[no-untyped-call]
+    "CREATE UNIQUE INDEX uq_license_po_line ON license (partner_id, po_key, po_line) "
+    "WHERE parent_id IS NULL"
+)
+event.listen(License.__table__, "after_create", PO_LINE_INDEX)  # type: ignore[attr-defined]
 
 
 class SmartServer(SQLModel, table=True):
