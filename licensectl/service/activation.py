@@ -17,9 +17,8 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from licensectl import activation as files
 from licensectl import domain
-from licensectl.contract.models import ActivationPublic, SmartServerPublic
+from licensectl.contract.models import ActivationPublic, SmartServerPublic, format_utc
 from licensectl.contract.requests import Activate, Return
 from licensectl.domain import ActivationMode, utcnow
 from licensectl.errors import ConflictError, InvalidDataError, NotFoundError, UsageError
@@ -93,6 +92,8 @@ class ActivationOps(Lookups, AdminOps):
         The same request again returns the stored bytes unchanged and consumes nothing;
         its nonce reused with other content is refused.
         """
+        from licensectl import activation as files  # only offline: the file formats
+
         request = files.parse_request(request_bytes)
         digest = files.request_digest(request)
         try:
@@ -211,7 +212,7 @@ class ActivationOps(Lookups, AdminOps):
             "devices": lic.devices,
             "copies": copies,
             "term_months": lic.term_months,
-            "maintenance_expires": files.format_timestamp(expires) if expires else None,
+            "maintenance_expires": format_utc(expires) if expires else None,
         }
 
     # --- the SmartServer ---------------------------------------------------------
@@ -410,7 +411,7 @@ class ActivationOps(Lookups, AdminOps):
         if nonce is not None:
             details["nonce"] = nonce
         if wanted > held and row.maintenance_expires is not None:
-            details["maintenance_expires"] = files.format_timestamp(row.maintenance_expires)
+            details["maintenance_expires"] = format_utc(row.maintenance_expires)
         self._event(
             s,
             "license.activate" if wanted > held else "license.return",

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from licensectl.contract.models import KeyPublic, StoreBackup, StoreCheckReport, StoreSchema
 from licensectl.domain import Role
 from licensectl.errors import ConflictError, UsageError
-from licensectl.keys import KeyInfo, KeyStore
 from licensectl.models import License
 from licensectl.service.base import BaseBackend
 from licensectl.service.integrity import check_store
 from licensectl.store.schema import LATEST, current_version, ensure_schema
 from licensectl.store.url import redact_url
+
+if TYPE_CHECKING:
+    from licensectl.keys import KeyInfo, KeyStore
 
 
 class AdminOps(BaseBackend):
@@ -26,6 +29,8 @@ class AdminOps(BaseBackend):
     def key_store(self) -> KeyStore:
         """The portal's signing keys (LICENSECTL_KEY_DIR, else the user data dir)."""
         if self._key_store is None:
+            from licensectl.keys import KeyStore  # not every store command signs
+
             self._key_store = KeyStore()
         return self._key_store
 
