@@ -36,7 +36,11 @@ def add(
     """Add a customer/project account; prints the new Customer ID."""
     application = get_app(ctx)
     customer = application.backend().customer_add(name, partner=partner, emails=email or [])
-    application.out.ids(customer, [customer.customer_id])
+    application.out.ids(
+        customer,
+        [customer.customer_id],
+        saved=f"customer created (Customer ID {customer.customer_id})",
+    )
 
 
 @app.command("list")
@@ -71,7 +75,11 @@ def email_add(
     """Add an email contact to a customer."""
     application = get_app(ctx)
     result = application.backend().customer_email_add(customer, email, partner=partner)
-    application.out.document(result, title=f"Customer {result.name}")
+    application.out.document(
+        result,
+        title=f"Customer {result.name}",
+        saved=f"email added to customer {result.customer_id}",
+    )
 
 
 @email_app.command("remove")
@@ -84,4 +92,8 @@ def email_remove(
     """Remove an email contact from a customer."""
     application = get_app(ctx)
     result = application.backend().customer_email_remove(customer, email, partner=partner)
-    application.out.document(result, title=f"Customer {result.name}")
+    application.out.document(
+        result,
+        title=f"Customer {result.name}",
+        saved=f"email removed from customer {result.customer_id}",
+    )

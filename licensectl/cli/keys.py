@@ -75,7 +75,9 @@ def rotate(ctx: typer.Context) -> None:
 
     application = get_app(ctx)
     info = KeyStore().rotate()
-    application.out.ids(_row(info), [info.key_id])
+    application.out.ids(
+        _row(info), [info.key_id], saved=f"signing key {info.key_id} created and made active"
+    )
     application.out.status(
         f"New responses are signed with key {info.key_id}; responses signed before keep "
         "verifying with their keys. Give devices the new public key: "

@@ -19,7 +19,7 @@ from licensectl.cli.views import (
     TypeFilter,
     emit_license_page,
 )
-from licensectl.domain import LicenseType
+from licensectl.domain import COUNT_MAX, LicenseType
 
 app = typer.Typer(
     help="Licenses: add purchased ones, list, show, trace lineage.", no_args_is_help=True
@@ -27,7 +27,7 @@ app = typer.Typer(
 
 LicenseArg = Annotated[str, typer.Argument(metavar="LICENSE_ID", help="License ID (UUID).")]
 LimitOpt = Annotated[
-    int, typer.Option("--limit", min=1, help="At most this many rows (default 100).")
+    int, typer.Option("--limit", min=1, max=COUNT_MAX, help="At most this many rows (default 100).")
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every row, no limit.")]
 AfterOpt = Annotated[
@@ -42,17 +42,23 @@ def add(
     type_: Annotated[
         LicenseType, typer.Option("--type", case_sensitive=False, help="License type.")
     ],
-    devices: Annotated[int, typer.Option("--devices", help="Device count of one copy.")],
+    devices: Annotated[
+        int, typer.Option("--devices", max=COUNT_MAX, help="Device count of one copy.")
+    ],
     partner: Annotated[
         str | None,
         typer.Option("--partner", "-p", help="Partner (optional when the store has one)."),
     ] = None,
-    po_line: Annotated[int, typer.Option("--po-line", help="Line within the PO.")] = 1,
+    po_line: Annotated[
+        int, typer.Option("--po-line", max=COUNT_MAX, help="Line within the PO.")
+    ] = 1,
     quantity: Annotated[
-        int, typer.Option("--quantity", help="Copies (each for one SmartServer).")
+        int,
+        typer.Option("--quantity", max=COUNT_MAX, help="Copies (each for one SmartServer)."),
     ] = 1,
     term: Annotated[
-        int | None, typer.Option("--term", help="Maintenance term in months: 12 or 36.")
+        int | None,
+        typer.Option("--term", max=COUNT_MAX, help="Maintenance term in months: 12 or 36."),
     ] = None,
     note: Annotated[str | None, typer.Option("--note", help="Free-text note.")] = None,
 ) -> None:
@@ -68,7 +74,9 @@ def add(
         term_months=term,
         note=note,
     )
-    application.out.ids(lic, [lic.license_id])
+    application.out.ids(
+        lic, [lic.license_id], saved=f"license created (License ID {lic.license_id})"
+    )
 
 
 @app.command("list")

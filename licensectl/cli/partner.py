@@ -21,7 +21,7 @@ def add(
     """Add a partner; prints its name."""
     application = get_app(ctx)
     partner = application.backend().partner_add(name, email=email)
-    application.out.ids(partner, [partner.name])
+    application.out.ids(partner, [partner.name], saved=f"partner {partner.name!r} created")
 
 
 @app.command("list")

@@ -8,6 +8,7 @@ import typer
 
 from licensectl.cli.context import get_app
 from licensectl.cli.views import CUSTOMER_COLUMNS, LICENSE_COLUMNS, emit_license_page
+from licensectl.domain import COUNT_MAX
 
 app = typer.Typer(help="Search by customer name or purchase order.", no_args_is_help=True)
 
@@ -17,7 +18,7 @@ def customer(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Part of a customer name (any case).")],
     limit: Annotated[
-        int, typer.Option("--limit", min=1, help="At most this many customers.")
+        int, typer.Option("--limit", min=1, max=COUNT_MAX, help="At most this many customers.")
     ] = 100,
     all_: Annotated[bool, typer.Option("--all", help="Every match.")] = False,
 ) -> None:
@@ -44,7 +45,9 @@ def po(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Purchase order, or its beginning (any case).")],
     exact: Annotated[bool, typer.Option("--exact", help="Only this exact PO.")] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=COUNT_MAX, help="At most this many rows.")
+    ] = 100,
     all_: Annotated[bool, typer.Option("--all", help="Every match.")] = False,
     after: Annotated[
         str | None, typer.Option("--after", help="Rows after this License ID.")

@@ -9,6 +9,7 @@ import typer
 from licensectl.cli.context import get_app
 from licensectl.cli.output import Column
 from licensectl.cli.views import LICENSE_COLUMNS
+from licensectl.domain import COUNT_MAX
 
 
 def transfer(
@@ -25,7 +26,10 @@ def transfer(
     quantity: Annotated[
         int | None,
         typer.Option(
-            "--quantity", min=1, help="Copies to move (default all); the rest stay with the sender."
+            "--quantity",
+            min=1,
+            max=COUNT_MAX,
+            help="Copies to move (default all); the rest stay with the sender.",
         ),
     ] = None,
     dry_run: Annotated[
@@ -59,7 +63,12 @@ def transfer(
     ids = [result.transferred.license_id]
     if result.remainder is not None:
         ids.append(result.remainder.license_id)
-    out.ids(result, ids)
+    out.ids(
+        result,
+        ids,
+        saved=f"transfer saved ({result.original.license_id} retired; new License ID "
+        f"{' and '.join(ids)})",
+    )
     out.status(
         f"Transferred {result.transferred.quantity} cop"
         f"{'y' if result.transferred.quantity == 1 else 'ies'} to {result.transferred.customer}; "

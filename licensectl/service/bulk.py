@@ -19,7 +19,6 @@ import contextlib
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final, NamedTuple, TypeVar
 
 from sqlalchemy import (
@@ -43,7 +42,6 @@ from sqlmodel import col
 
 from licensectl import domain
 from licensectl.domain import LicenseState, LicenseStatus, LicenseType, utcnow
-from licensectl.errors import ConflictError, UsageError
 from licensectl.importer import Format, ImportRow, ImportSummary, RowError, iter_rows
 from licensectl.models import (
     Customer,
@@ -166,20 +164,15 @@ class BulkOps(BaseBackend):
             return check_store(s, self.store)
 
     def db_backup(self, target: str) -> StoreBackup:
-        """Copy a SQLite store, online and consistent, to a new file."""
-        path = Path(target).expanduser().resolve()
-        if path.exists():
-            raise ConflictError(f"{path} exists already; remove it or choose another name")
-        if not path.parent.is_dir():
-            raise UsageError(f"cannot write the backup to {path}: no such directory")
-        self.store.backup(path)
-        with self._read() as s:
-            licenses = int(s.execute(select(func.count()).select_from(License)).scalar_one())
+        """Copy a SQLite store, online and consistent, to a new file (store/backup.py)."""
+        from licensectl.store.backup import backup_sqlite
+
+        copy = backup_sqlite(self.store, target)
         return StoreBackup(
             store=redact_url(self.store.url),
-            path=str(path),
-            bytes=path.stat().st_size,
-            licenses=licenses,
+            path=copy.path,
+            bytes=copy.bytes,
+            licenses=copy.licenses,
         )
 
     def db_upgrade(self) -> StoreSchema:
@@ -676,10 +669,18 @@ def _page_cache(conn: Connection, kib: int) -> Iterator[None]:
         return
     before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
+    restore = f"PRAGMA cache_size = {int(before or -2000)}"
     try:
         yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
+    except BaseException:
+        # The block failed, perhaps interrupted (Ctrl-C) inside the driver: the
+        # connection may refuse any statement until rolled back, and a failure here
+        # must not replace the one that is on its way up. At worst the connection
+        # keeps the bigger cache until it is closed.
+        with contextlib.suppress(Exception):
+            conn.exec_driver_sql(restore)
+        raise
+    conn.exec_driver_sql(restore)
 
 
 def _check_transfer(license_id: str, partner_id: int, customer_pk: int, quantity: int) -> None:
