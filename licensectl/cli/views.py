@@ -8,7 +8,7 @@ import typer
 
 from licensectl.cli.context import Application
 from licensectl.cli.output import Column
-from licensectl.domain import COUNT_MAX, Inventory, LicenseStatus, LicenseType
+from licensectl.domain import Inventory, LicenseStatus, LicenseType
 
 if TYPE_CHECKING:
     from licensectl.models import LicensePage
@@ -153,8 +153,7 @@ ExpiringFilter = Annotated[
     typer.Option(
         "--expiring-within",
         min=0,
-        max=COUNT_MAX,
         metavar="DAYS",
-        help="Maintenance expiring within DAYS.",
+        help="Maintenance expiring within DAYS (beyond the calendar: all of it).",
     ),
 ]
