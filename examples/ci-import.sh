@@ -29,8 +29,11 @@ PY
 }
 
 # For this demo only: the partners the file names (an import never creates partners).
+# The list is read whole before it is searched (not `licensectl … | grep -q`, which
+# stops reading at the first match).
+partners=$($LICENSECTL -o jsonl partner list)
 for partner in "Acme Integrators" "Nordlicht Systemintegration GmbH"; do
-  if ! $LICENSECTL -o jsonl partner list | grep -qF "\"name\": \"$partner\""; then
+  if ! grep -qF "\"name\": \"$partner\"" <<<"$partners"; then
     $LICENSECTL partner add "$partner" >/dev/null
   fi
 done

@@ -17,7 +17,9 @@ CODE="SS-$RUN"   # the SmartServer's install code
 
 # Portal: a customer project with a 200-device capacity license (2 copies) and
 # 1000-device maintenance for 12 months, transferred out of the partner's inventory.
-if ! $LICENSECTL -o jsonl partner list | grep -qF "\"name\": \"$PARTNER\""; then
+# (The list is read whole before it is searched, not piped into `grep -q`.)
+PARTNERS=$($LICENSECTL -o jsonl partner list)
+if ! grep -qF "\"name\": \"$PARTNER\"" <<<"$PARTNERS"; then
   $LICENSECTL partner add "$PARTNER" >/dev/null
 fi
 $LICENSECTL customer add "P-$RUN Offline site" --partner "$PARTNER" >/dev/null

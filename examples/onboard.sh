@@ -12,8 +12,11 @@ RUN=${RUN:-$(date -u +%Y%m%d%H%M%S)-$$}
 PARTNER=${PARTNER:-"Acme Integrators"}
 PO="PO-$RUN"
 
-# 1. The partner (admin), unless the store has it already.
-if ! $LICENSECTL -o jsonl partner list | grep -qF "\"name\": \"$PARTNER\""; then
+# 1. The partner (admin), unless the store has it already. The list is read whole
+#    before it is searched: `licensectl … | grep -q` would stop reading at the first
+#    match, which licensectl takes in its stride (exit 0) but older versions did not.
+PARTNERS=$($LICENSECTL -o jsonl partner list)
+if ! grep -qF "\"name\": \"$PARTNER\"" <<<"$PARTNERS"; then
   $LICENSECTL partner add "$PARTNER" --email ops@acme.example >/dev/null
 fi
 

@@ -42,6 +42,7 @@ from licensectl.domain import (
     parse_uuid,
 )
 from licensectl.errors import InvalidDataError, UsageError
+from licensectl.safe_text import unsafe_at
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -107,8 +108,8 @@ def _check_text(value: str, *, max_len: int) -> str:
     # hashed identical to what the device wrote; clean_name is what the CLI applies.
     if not value:
         raise ValueError("must not be empty")
-    if _BAD_CHARS_RE.search(value):
-        raise ValueError("must not contain control characters or invalid Unicode")
+    if _BAD_CHARS_RE.search(value) or unsafe_at(value) is not None:
+        raise ValueError("must not contain control characters, invisible ones or invalid Unicode")
     if value != " ".join(value.split()):
         raise ValueError("must not have leading, trailing or repeated whitespace")
     if len(value) > max_len:

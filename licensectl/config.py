@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,18 +117,14 @@ _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def save_config(config: dict[str, Any]) -> None:
-    """Write the config file atomically (a crash never leaves half a file)."""
+    """Write the config file atomically (a crash never leaves half a file), private to
+    the user (0600) like the temporary file it was always written through."""
+    from licensectl.fileio import write_atomic
+
     path = _config_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(config, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(config, indent=2, sort_keys=True) + "\n"
+    write_atomic(path, text.encode("utf-8"), mode=0o600)
 
 
 def list_profiles() -> tuple[list[Profile], str | None]:

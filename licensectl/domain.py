@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from licensectl.errors import ConflictError, PermissionDeniedError, UsageError
+from licensectl.safe_text import describe_char, unsafe_at
 
 NAME_MAX = 200
 PO_MAX = 100
@@ -74,18 +76,47 @@ def utcnow() -> datetime:
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL_RE = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+#: ASCII's whitespace controls, which tidying turns into spaces rather than refusing.
+_ASCII_WHITESPACE = str.maketrans("\t\n\v\f\r", "     ")
+#: Every other ASCII control: what `safe_text.unsafe_at` finds in ASCII text.
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 def clean_name(value: str, *, what: str = "name", max_len: int = NAME_MAX) -> str:
-    """Trim; refuse empty, over-long or control-character names."""
-    name = " ".join(value.split()) if value is not None else ""
+    """Trim and tidy spaces; refuse empty, over-long, control or invisible characters.
+
+    Every name, purchase order, install code and note goes through here. Whitespace at
+    either end is dropped and runs of it inside become one space (so a tab or a line
+    break, as in a quoted CSV cell, is stored as a space); any other character that
+    `safe_text` calls unsafe (control, format, bidi, separator, private-use, unassigned
+    or invisible) is refused, so that no stored text can drive a terminal or pass for
+    another. The limit applies to the comparison key too (`name_key`), which NFKC and
+    case folding may lengthen (`ß` is `ss`).
+    """
+    text = value if value is not None else ""
+    if text.isascii():  # the common case, checked at import speed
+        found = _ASCII_CONTROL.search(text)
+        bad = found.start() if found else None
+    else:
+        bad = unsafe_at(text.translate(_ASCII_WHITESPACE))
+    if bad is not None:
+        raise UsageError(
+            f"{what} must not contain control characters or invisible ones "
+            f"(found {describe_char(text[bad])} at position {bad + 1})"
+        )
+    name = " ".join(text.split())
     if not name:
         raise UsageError(f"{what} must not be empty")
     if len(name) > max_len:
         raise UsageError(f"{what} is {len(name)} characters long; the limit is {max_len}")
-    if _CONTROL_RE.search(name):
-        raise UsageError(f"{what} must not contain control characters")
+    folded = len(name) if name.isascii() else len(name_key(name))
+    if folded > max_len:
+        raise UsageError(
+            f"{what} is {folded} characters long once normalised for comparison "
+            f"(NFKC, case folded); the limit is {max_len}"
+        )
     return name
 
 
@@ -107,8 +138,21 @@ def clean_customer_name(value: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """The form names are compared in: uniqueness and look-ups ignore case."""
-    return name.casefold()
+    """The form names are compared in: NFKC-normalised, case-folded, spaces tidied.
+
+    So `ACME`, `Ａcme` (fullwidth) and `acme` are one name; invisible characters that
+    could tell look-alikes apart are refused by `clean_name` before a key is made.
+    """
+    return _fold(name)
+
+
+def _fold(text: str) -> str:
+    if text.isascii():  # the common case, and NFKC leaves ASCII as it is
+        return " ".join(text.lower().split())
+    # NFKC both before and after case folding: folding can yield sequences that are
+    # not normalised (Unicode's NFKC_Casefold does the same).
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(folded.split())
 
 
 def clean_email(value: str) -> str:
@@ -145,8 +189,9 @@ def clean_po(value: str) -> str:
 
 
 def po_key(po: str) -> str:
-    """Purchase orders are matched case-insensitively (docs/domain.md, Entities)."""
-    return po.casefold()
+    """Purchase orders are matched like names: NFKC-normalised and case-folded
+    (docs/domain.md, Entities)."""
+    return _fold(po)
 
 
 def parse_uuid(value: str, *, what: str = "ID") -> str:

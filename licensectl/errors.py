@@ -49,6 +49,14 @@ class UsageError(LicensectlError):
     kind = "usage"
 
 
+class OutputError(UsageError):
+    """An output file or standard output could not be written (no space left, read-only,
+    an I/O error). Exit 2 like any file argument that cannot be used; the message says
+    what, if anything, had already been saved."""
+
+    kind = "output"
+
+
 class NotFoundError(LicensectlError):
     exit_status = ExitStatus.NOT_FOUND
     kind = "not_found"
@@ -116,6 +124,7 @@ ERRORS_BY_KIND: dict[str, type[LicensectlError]] = {
     for cls in (
         LicensectlError,
         UsageError,
+        OutputError,
         NotFoundError,
         ConflictError,
         AuthError,

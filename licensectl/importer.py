@@ -20,7 +20,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final, Literal, NamedTuple, TextIO
+from typing import Any, Final, Literal, NamedTuple
 
 from licensectl.contract.models import RowError
 from licensectl.domain import (
@@ -33,6 +33,7 @@ from licensectl.domain import (
     po_key,
 )
 from licensectl.errors import UsageError
+from licensectl.safe_text import printable
 
 Format = Literal["csv", "jsonl"]
 FORMATS: Final[tuple[Format, ...]] = ("csv", "jsonl")
@@ -108,29 +109,44 @@ def detect_format(path: str | None, explicit: str | None) -> Format:
 
 
 @contextmanager
-def open_input(path: str | None) -> Iterator[TextIO]:
+def open_input(path: str | None) -> Iterator[Iterable[str]]:
     """Open FILE, or standard input for ``-``/None, the way `iter_rows` expects it.
 
     UTF-8 with or without a BOM (Excel writes one), and line endings left as they are:
-    the csv module needs that to keep line breaks inside quoted fields.
+    the csv module needs that to keep line breaks inside quoted fields. A file that
+    cannot be read, at open or part-way (an I/O error, as /proc/self/mem gives), is a
+    usage error naming it, never an internal one.
     """
     if path is None or path == "-":
         buffer = getattr(sys.stdin, "buffer", None)
         if buffer is None:  # already a text stream (an embedding application, a test)
-            yield sys.stdin
+            yield _readable(sys.stdin, "standard input")
             return
         stream = io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
         try:
-            yield stream
+            yield _readable(stream, "standard input")
         finally:
             stream.detach()  # stdin is not ours to close
         return
+    shown = printable(path)
     try:
         handle = open(path, encoding="utf-8-sig", newline="")
+    except IsADirectoryError:
+        raise UsageError(f"cannot read {shown}: it is a directory") from None
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read {shown}: {printable(exc.strerror or str(exc))}") from None
     with handle:
-        yield handle
+        yield _readable(handle, shown)
+
+
+def _readable(lines: Iterable[str], shown: str) -> Iterator[str]:
+    # A plain loop, not `yield from`: closing this generator early (an interrupted
+    # import) must not close the stream, which is not its to close (stdin).
+    try:
+        for line in lines:  # noqa: UP028 - see above
+            yield line
+    except OSError as exc:
+        raise UsageError(f"cannot read {shown}: {printable(exc.strerror or str(exc))}") from None
 
 
 def iter_rows(

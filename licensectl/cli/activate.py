@@ -11,7 +11,6 @@ from licensectl.cli.context import get_app, given
 from licensectl.cli.files import check_writable, read_input, write_output
 from licensectl.cli.views import GRANTED_COLUMNS
 from licensectl.contract.fields import doc
-from licensectl.errors import UsageError
 
 LicenseArg = Annotated[str, typer.Argument(metavar="LICENSE_ID", help=doc("license_id"))]
 InstallCodeOpt = Annotated[
@@ -23,7 +22,10 @@ def activate(
     ctx: typer.Context,
     license_id: LicenseArg,
     install_code: InstallCodeOpt,
-    copies: Annotated[int | None, typer.Option("--copies", min=0, help=doc("copies"))] = None,
+    copies: Annotated[
+        int | None,
+        typer.Option("--copies", min=0, max=domain.COUNT_MAX, help=doc("copies")),
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help=doc("smartserver_name"))] = None,
 ) -> None:
     """Online activation: the SmartServer holds COPIES of the license afterwards.
@@ -38,7 +40,12 @@ def activate(
             license_id=license_id, install_code=install_code, **given(copies=copies, name=name)
         )
     )
-    application.out.document(result, title=f"Activation of {result.license_id}")
+    application.out.document(
+        result,
+        title=f"Activation of {result.license_id}",
+        saved=f"activation saved (SmartServer {result.install_code} holds "
+        f"{domain.copies_text(result.copies)} of {result.license_id})",
+    )
     application.out.status(
         f"SmartServer {result.install_code} holds {domain.copies_text(result.copies)} "
         f"of {result.license_id}."
@@ -69,7 +76,12 @@ def return_(ctx: typer.Context, license_id: LicenseArg, install_code: InstallCod
                 what="return",
             )
     result = backend.return_license(Return(license_id=license_id, install_code=install_code))
-    application.out.document(result, title=f"Activation of {result.license_id}")
+    application.out.document(
+        result,
+        title=f"Activation of {result.license_id}",
+        saved=f"return saved (SmartServer {result.install_code} holds no copies of "
+        f"{result.license_id})",
+    )
     application.out.status(
         f"SmartServer {result.install_code} holds no copies of {result.license_id}."
     )
@@ -102,13 +114,13 @@ def activate_offline(
     data = read_input(request_file, what="activation request", limit=MAX_FILE_BYTES + 1)
     check_writable(out_path, what="activation response")
     response = application.backend().activate_offline(data)
-    try:
-        written = write_output(out, out_path, response, what="activation response")
-    except UsageError as exc:
-        raise UsageError(
-            f"{exc.message}; the activation is recorded: run the same command again with "
-            "another --out to get the same response"
-        ) from None
+    written = write_output(
+        out,
+        out_path,
+        response,
+        what="activation response",
+        saved="the activation is recorded (run the same command again to get the same response)",
+    )
     summary = describe(parse_response(response))
     if written:
         out.document(summary, title=f"Activation response for {summary['install_code']}")

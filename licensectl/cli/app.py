@@ -7,6 +7,8 @@ SQLAlchemy/SQLModel; commands import the service layer when they run.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 import traceback
 from typing import Annotated, Any
@@ -31,7 +33,7 @@ from licensectl.cli import (
 )
 from licensectl.cli.context import Application
 from licensectl.cli.output import Environment, Output, OutputFormat
-from licensectl.errors import ExitStatus, LicensectlError
+from licensectl.errors import ExitStatus, Interrupted, LicensectlError
 
 # Options that may stand anywhere on the command line (docs/cli.md: before or after the
 # command). Those taking a value are listed with True.
@@ -45,6 +47,7 @@ GLOBAL_OPTIONS: dict[str, bool] = {
     "--quiet": False,
     "-q": False,
     "--debug": False,
+    "--raw": False,
 }
 
 
@@ -100,11 +103,40 @@ def _command_options(group: Any, args: list[str]) -> frozenset[str]:
     return frozenset(names & set(GLOBAL_OPTIONS))
 
 
+#: The one message for Ctrl-C: each change is one transaction, so whatever was under
+#: way was rolled back (a batch's earlier operations stay, as their result lines say).
+INTERRUPTED = "interrupted; any change in progress was rolled back"
+
+
+class _ClosedPipe(Exception):
+    """The reader of stdout (or of a FIFO or socket given as --out) went away."""
+
+
 class RootGroup(TyperGroup):
     """Hoists global options and turns every failure into one `Error:` line."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         return super().parse_args(ctx, hoist_global_options(args, _command_options(self, args)))
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        # Caught here, before Typer's main sees them: Typer turns Ctrl-C into a bare
+        # exit 130 with no message, and a closed pipe into exit 1.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted(INTERRUPTED) from None
+        except BrokenPipeError:
+            raise _ClosedPipe from None
+        except (typer.Exit, typer.Abort, typer.TyperException, Interrupted):
+            raise
+        except Exception as exc:
+            # Clean-up that failed because of the interrupt (a rollback on a connection
+            # the interrupt left half-way) must not hide it as an internal error.
+            if _caused_by(exc, KeyboardInterrupt):
+                raise Interrupted(INTERRUPTED) from None
+            if _caused_by(exc, BrokenPipeError):
+                raise _ClosedPipe from None
+            raise
 
     def main(  # type: ignore[override]
         self,
@@ -141,11 +173,16 @@ class RootGroup(TyperGroup):
         except typer.Exit as exc:
             code = exc.exit_code
         except typer.Abort:
-            out.error("interrupted; nothing was changed")
+            out.error(INTERRUPTED)
             code = ExitStatus.INTERRUPTED
         except KeyboardInterrupt:
-            out.error("interrupted; nothing was changed")
+            out.error(INTERRUPTED)
             code = ExitStatus.INTERRUPTED
+        except _ClosedPipe:
+            # `licensectl license list | head`: the reader left; that is not a failure
+            # (exit 0, nothing on stderr), so `| grep -q` works under `set -o pipefail`.
+            _silence_stdout()
+            code = ExitStatus.OK
         except typer.TyperException as exc:
             # Typer's (vendored Click) parse errors: unknown option, bad value, …
             code = int(getattr(exc, "exit_code", ExitStatus.USAGE))
@@ -156,7 +193,7 @@ class RootGroup(TyperGroup):
                 out.error(message + (hint if code == ExitStatus.USAGE else ""))
             # else: a group run without a command; its help was shown instead
         except BrokenPipeError:
-            # `licensectl license list | head`: the reader left; that is not an error.
+            _silence_stdout()
             code = ExitStatus.OK
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if debug:
@@ -195,6 +232,35 @@ def _with_flag(exc: LicensectlError) -> str:
     """The service names fields; on the command line, name the option that sets it."""
     flag = FIELD_FLAGS.get(exc.field or "")
     return f"{exc.message} ({flag})" if flag and flag not in exc.message else exc.message
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `kind` is in the chain of exceptions that led to `exc` (a `raise … from
+    None` ends the chain: whoever wrote it has said what happened)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        if current.__cause__ is not None:
+            current = current.__cause__
+        elif current.__suppress_context__:
+            return False
+        else:
+            current = current.__context__
+    return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: Python flushes it at exit, and with the reader gone
+    that flush would fail again and print a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file descriptor (tests, an embedding application)
 
 
 def _env_debug() -> bool:
@@ -244,9 +310,16 @@ def root(
             "--output",
             envvar="LICENSECTL_OUTPUT",
             case_sensitive=False,
-            help="Output format.",
+            help="Output format; wide = a table with every column.",
         ),
     ] = OutputFormat.TABLE,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="CSV cells exactly as stored: no ' before =, +, -, @ and no escapes.",
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Answer yes to confirmations.")] = False,
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never prompt; fail with exit 2 instead.")
@@ -270,6 +343,7 @@ def root(
     application.yes = yes
     application.no_input = no_input
     application.quiet = quiet
+    application.raw = raw
     application.debug = debug
     application.db = db
     application.profile = profile

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,7 +16,7 @@ from licensectl.cli.context import Application, get_app
 from licensectl.cli.files import check_writable
 from licensectl.cli.output import Column, OutputFormat
 from licensectl.cli.views import with_license_filter
-from licensectl.errors import InvalidDataError, UsageError
+from licensectl.errors import InvalidDataError
 
 if TYPE_CHECKING:
     from licensectl.contract.models import ImportSummary, LicensePublic
@@ -37,7 +34,7 @@ ERROR_TABLE_ROWS = 500
 ROW_ERROR_COLUMNS = [
     Column("Row", "row", justify="right"),
     Column("Field", "field"),
-    Column("Message", "message"),
+    Column("Message", "message", wrap=True),
 ]
 
 FormatOpt = Annotated[
@@ -97,7 +94,10 @@ def import_(
         else:
             out.status(_summary_line(summary))
     else:
-        out.document(summary)
+        saved = None
+        if not (summary.dry_run or summary.errors):
+            saved = f"the import was committed ({_summary_line(summary)})"
+        out.document(summary, saved=saved)
     if summary.errors:
         rows = len({e.row for e in summary.errors})
         raise InvalidDataError(
@@ -166,11 +166,17 @@ def export(
         out_path = None
     check_writable(out_path, what="export")
     batches = application.backend().export_licenses(filters)
+    raw = application.raw
     if out_path is None:
-        count = _write_licenses(batches, fmt, application.out.raw)
+        count = _write_licenses(batches, fmt, application.out.raw, raw=raw)
     else:
-        with _replacing(Path(out_path).expanduser()) as handle:
-            count = _write_licenses(batches, fmt, handle.write)
+        from licensectl.fileio import open_output
+
+        with open_output(Path(out_path), what="export") as binary:
+            handle = io.TextIOWrapper(binary, encoding="utf-8", newline="")
+            count = _write_licenses(batches, fmt, handle.write, raw=raw)
+            handle.flush()
+            handle.detach()  # the binary stream is open_output's to close
     _exported(application, count, out_path)
 
 
@@ -181,10 +187,18 @@ def _export_format(explicit: FileFormat | None, out_path: str | None) -> FileFor
 
 
 def _write_licenses(
-    batches: Iterable[list[LicensePublic]], fmt: FileFormat, write: Callable[[str], object]
+    batches: Iterable[list[LicensePublic]],
+    fmt: FileFormat,
+    write: Callable[[str], object],
+    *,
+    raw: bool = False,
 ) -> int:
-    """Each batch as one chunk of text: CSV rows after a header, or JSON lines."""
+    """Each batch as one chunk of text: CSV rows after a header, or JSON lines.
+
+    CSV cells are guarded against formulas and unsafe characters unless `raw`
+    (`safe_text.csv_value`); JSON lines are exact (`safe_text.json_text`)."""
     from licensectl.contract.models import LicensePublic
+    from licensectl.safe_text import csv_value, json_text
 
     keys = list(LicensePublic.model_fields)
     buffer = io.StringIO()
@@ -196,9 +210,9 @@ def _write_licenses(
         for lic in batch:
             data = lic.model_dump(mode="json")
             if fmt is FileFormat.CSV:
-                writer.writerow([data[k] for k in keys])
+                writer.writerow([csv_value(data[k], raw=raw) for k in keys])
             else:
-                buffer.write(json.dumps(data, ensure_ascii=False) + "\n")
+                buffer.write(json_text(data) + "\n")
         count += len(batch)
         write(buffer.getvalue())
         buffer.seek(0)
@@ -210,26 +224,6 @@ def _write_licenses(
 def _exported(application: Application, count: int, out_path: str | None) -> None:
     where = f" to {out_path}" if out_path else ""
     application.out.status(f"Exported {count:,} license{'s' if count != 1 else ''}{where}.")
-
-
-@contextmanager
-def _replacing(path: Path) -> Iterator[TextIO]:
-    """A text file that replaces PATH only when the block succeeds (a reader never sees
-    half an export); streamed, unlike `fileio.write_atomic`, which takes all the bytes."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise UsageError(f"cannot write the export to {path}: {exc.strerror or exc}") from None
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,8 @@ class Application:
     yes: bool = False
     no_input: bool = False
     quiet: bool = False
+    #: CSV cells exactly as stored (`--raw`): no formula guard, no escaping.
+    raw: bool = False
     debug: bool = False
     db: str | None = None
     profile: str | None = None
@@ -29,7 +31,7 @@ class Application:
 
     @property
     def out(self) -> Output:
-        return Output(self.output_format, quiet=self.quiet, env=self.env)
+        return Output(self.output_format, quiet=self.quiet, env=self.env, raw=self.raw)
 
     def backend(self) -> Backend:
         """The store this run talks to, opened on first need (imports the DB stack).
@@ -78,7 +80,11 @@ class Application:
         if self.no_input or not self.env.stdin_isatty:
             reason = "--no-input was given" if self.no_input else "there is no terminal to ask"
             raise UsageError(f"{what} needs confirmation and {reason}: pass --yes to go ahead")
-        if not self.out.confirm(question):
+        try:
+            agreed = self.out.confirm(question)
+        except KeyboardInterrupt:
+            raise Interrupted(f"{what} cancelled (Ctrl-C); nothing was changed") from None
+        if not agreed:
             raise Interrupted(f"{what} cancelled; nothing was changed")
 
 

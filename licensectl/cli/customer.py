@@ -38,7 +38,11 @@ def add(
     customer = application.backend().customer_add(
         CustomerAdd(name=name, partner=partner, emails=email or [])
     )
-    application.out.ids(customer, [customer.customer_id])
+    application.out.ids(
+        customer,
+        [customer.customer_id],
+        saved=f"customer created (Customer ID {customer.customer_id})",
+    )
 
 
 @app.command("list")
@@ -87,4 +91,9 @@ def _email(
     backend = application.backend()
     change = backend.customer_email_add if add else backend.customer_email_remove
     result = change(CustomerEmail(customer=customer, email=email, partner=partner))
-    application.out.document(result, title=f"Customer {result.name}")
+    done = "added to" if add else "removed from"
+    application.out.document(
+        result,
+        title=f"Customer {result.name}",
+        saved=f"email {done} customer {result.customer_id}",
+    )

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from licensectl.cli.context import get_app
+from licensectl.cli.files import is_stdout
 from licensectl.cli.output import Column, OutputFormat
 from licensectl.errors import InvalidDataError
 
@@ -15,8 +16,8 @@ app = typer.Typer(help="The store itself: integrity, schema, backups.", no_args_
 CHECK_COLUMNS = [
     Column("Check", "name"),
     Column("OK", "ok"),
-    Column("Problems", "problems", justify="right"),
-    Column("First problems", lambda row: "\n".join(row.get("details") or [])),
+    Column("Problems", "problems", justify="right", priority=1),
+    Column("First problems", "details", priority=2, wrap=True, lines=True),
 ]
 
 
@@ -51,10 +52,16 @@ def backup(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(metavar="FILE", help="New file for the copy.")],
 ) -> None:
-    """Copy a SQLite store to FILE, consistently, while others keep using it."""
+    """Copy a SQLite store to FILE, consistently, while others keep using it.
+
+    FILE must not exist yet (a symlink to a new path, a device or a pipe will do).
+    """
     application = get_app(ctx)
     result = application.backend().db_backup(file)
-    application.out.document(result, title="Backup")
+    if is_stdout(file):  # `db backup /dev/stdout | …`: the copy is the output
+        application.out.status(f"Backed up {result.licenses} licenses to standard output.")
+        return
+    application.out.document(result, title="Backup", saved=f"backup written to {result.path}")
     application.out.status(
         f"Backed up {result.licenses} licenses to {result.path}; "
         f"use it with --db {result.path} or copy it into place."

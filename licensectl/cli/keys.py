@@ -61,7 +61,9 @@ def rotate(ctx: typer.Context) -> None:
     """Make a new active signing key; prints its id. Old keys still verify their responses."""
     application = get_app(ctx)
     key = application.backend().keys_rotate()
-    application.out.ids(_row(key), [key.key_id])
+    application.out.ids(
+        _row(key), [key.key_id], saved=f"signing key {key.key_id} created and made active"
+    )
     application.out.status(
         f"New responses are signed with key {key.key_id}; responses signed before keep "
         "verifying with their keys. Give devices the new public key: "

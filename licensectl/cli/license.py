@@ -16,7 +16,7 @@ from licensectl.cli.views import (
     with_page,
 )
 from licensectl.contract.fields import doc
-from licensectl.domain import LicenseType
+from licensectl.domain import COUNT_MAX, LicenseType
 
 if TYPE_CHECKING:
     from licensectl.contract.requests import LicenseFilter, Page
@@ -33,12 +33,17 @@ def add(
     ctx: typer.Context,
     po: Annotated[str, typer.Option("--po", help=doc("purchase_order"))],
     type_: Annotated[LicenseType, typer.Option("--type", case_sensitive=False, help=doc("type"))],
-    devices: Annotated[int, typer.Option("--devices", help=doc("devices"))],
+    devices: Annotated[int, typer.Option("--devices", max=COUNT_MAX, help=doc("devices"))],
     partner: Annotated[str | None, typer.Option("--partner", "-p", help=doc("partner"))] = None,
-    po_line: Annotated[int | None, typer.Option("--po-line", help=doc("po_line"))] = None,
-    quantity: Annotated[int | None, typer.Option("--quantity", help=doc("quantity"))] = None,
+    po_line: Annotated[
+        int | None, typer.Option("--po-line", max=COUNT_MAX, help=doc("po_line"))
+    ] = None,
+    quantity: Annotated[
+        int | None, typer.Option("--quantity", max=COUNT_MAX, help=doc("quantity"))
+    ] = None,
     term: Annotated[
-        int | None, typer.Option("--term", metavar="MONTHS", help=doc("term_months"))
+        int | None,
+        typer.Option("--term", metavar="MONTHS", max=COUNT_MAX, help=doc("term_months")),
     ] = None,
     note: Annotated[str | None, typer.Option("--note", help=doc("note"))] = None,
 ) -> None:
@@ -54,7 +59,9 @@ def add(
         **given(partner=partner, po_line=po_line, quantity=quantity, term_months=term, note=note),
     )
     lic = application.backend().license_add(request)
-    application.out.ids(lic, [lic.license_id or ""])
+    application.out.ids(
+        lic, [lic.license_id or ""], saved=f"license created (License ID {lic.license_id})"
+    )
 
 
 @app.command("list")

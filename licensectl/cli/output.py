@@ -6,8 +6,10 @@ to stdout; status lines, warnings, progress and errors go to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import json
+import errno
+import io
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -16,14 +18,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from rich.cells import cell_len  # noqa: TID251
 from rich.console import Console  # noqa: TID251
 from rich.markup import escape  # noqa: TID251
 from rich.table import Table  # noqa: TID251
 from rich.tree import Tree  # noqa: TID251
 
+from licensectl.errors import OutputError
+from licensectl.safe_text import csv_value, json_text, printable
+
 
 class OutputFormat(StrEnum):
     TABLE = "table"
+    #: A table with every column, however wide the terminal: values are never dropped.
+    WIDE = "wide"
     JSON = "json"
     JSONL = "jsonl"
     CSV = "csv"
@@ -31,16 +39,22 @@ class OutputFormat(StrEnum):
 
 Getter = Callable[[dict[str, Any]], Any]
 
+#: A free-text column keeps at least this many characters, else it gives way.
+WRAP_MIN = 24
+
 
 @dataclass(frozen=True)
 class Column:
     header: str
     key: str | Getter
     justify: str = "left"
-    #: Hide when the terminal is narrow.
-    optional: bool = False
-    #: Never break the value across lines (IDs must stay copyable).
-    no_wrap: bool = False
+    #: Which columns give way on a narrow terminal: the highest priority first, the
+    #: rightmost first among equals; 0 never goes. A value is never split across lines.
+    priority: int = 0
+    #: Free text (messages, details) that may wrap at spaces instead of giving way.
+    wrap: bool = False
+    #: The value is a list, shown one item a line.
+    lines: bool = False
 
     def value(self, row: dict[str, Any]) -> Any:
         return self.key(row) if callable(self.key) else row.get(self.key)
@@ -65,80 +79,157 @@ def to_data(item: Any) -> Any:
 
 
 def _cell(value: Any) -> str:
+    """A value as table text: unsafe characters escaped, never raw."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list) and all(not isinstance(v, list | dict) for v in value):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, list | dict):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return str(value)
+        return ", ".join(printable(str(v)) for v in value)
+    if isinstance(value, dict):
+        # An event's details: one `key: value` a line reads better than JSON, and
+        # wraps between words.
+        return "\n".join(f"{printable(str(k))}: {_inline(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return json_text(value)
+    return printable(str(value))
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, str):
+        return printable(value)
+    return json_text(value)
+
+
+def _column_cell(column: Column, row: dict[str, Any]) -> str:
+    value = column.value(row)
+    if column.lines and isinstance(value, list):
+        return "\n".join(_cell(v) for v in value)
+    return _cell(value)
+
+
+class _Console(Console):
+    """Rich's console, but a closed pipe is reported, not turned into exit 1.
+
+    Rich's own handler redirects stdout and raises SystemExit(1); the root command
+    decides instead (a reader that leaves early is not a failure)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "the reader closed the pipe")
+
+
+@contextmanager
+def _stdout(saved: str | None) -> Iterator[None]:
+    """Writing to stdout: a failure (a full disk, an I/O error) becomes one error line
+    that says what had already been saved. A closed pipe goes up as it is."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        reason = printable(exc.strerror or str(exc))
+        what = f"{saved}, but " if saved else ""
+        raise OutputError(f"{what}standard output could not be written: {reason}") from None
+
+
+def _stderr_print(console: Console, *args: Any, **kwargs: Any) -> None:
+    # Nowhere is left to report a failure to write stderr; the exit code still tells.
+    with contextlib.suppress(OSError):
+        console.print(*args, **kwargs)
 
 
 class Output:
-    def __init__(self, fmt: OutputFormat, *, quiet: bool, env: Environment) -> None:
-        self.format = fmt
+    def __init__(
+        self, fmt: OutputFormat, *, quiet: bool, env: Environment, raw: bool = False
+    ) -> None:
+        #: `wide` is a table whose columns never give way; commands see `table`.
+        self.wide = fmt is OutputFormat.WIDE
+        self.format = OutputFormat.TABLE if self.wide else fmt
         self.quiet = quiet
         self.env = env
+        #: CSV cells exactly as stored: no formula guard, no escaping (`--raw`).
+        self.raw_cells = raw
 
     # Consoles are made per call: CliRunner swaps sys.stdout for each invocation.
-    def _out(self) -> Console:
-        width = None if self.env.stdout_isatty else shutil.get_terminal_size((200, 24)).columns
-        return Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False)
+    def _out(self, width: int | None = None) -> Console:
+        if width is None and not self.env.stdout_isatty:
+            width = shutil.get_terminal_size((200, 24)).columns
+        return _Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False)
 
-    def _err(self) -> Console:
-        return Console(file=sys.stderr, stderr=True, highlight=False)
+    def _err(self, width: int | None = None) -> Console:
+        return _Console(file=sys.stderr, stderr=True, width=width, highlight=False)
+
+    def width(self, *, err: bool = False) -> int:
+        """The terminal's width in columns (COLUMNS when set; 200 when not a terminal)."""
+        return (self._err() if err else self._out()).width
 
     # --- stderr ---------------------------------------------------------------
 
     def status(self, message: str) -> None:
         if not self.quiet:
-            self._err().print(escape(message), soft_wrap=True)
+            _stderr_print(self._err(), escape(printable(message)), soft_wrap=True)
 
     def warn(self, message: str) -> None:
-        self._err().print(f"[yellow]Warning:[/yellow] {escape(message)}", soft_wrap=True)
+        _stderr_print(
+            self._err(), f"[yellow]Warning:[/yellow] {escape(printable(message))}", soft_wrap=True
+        )
 
     def error(self, message: str) -> None:
-        # One line, always; soft_wrap keeps Rich from breaking it at the terminal width.
-        self._err().print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
+        # One line, always: unsafe characters (newlines included) are escaped, and
+        # soft_wrap keeps Rich from breaking it at the terminal width.
+        _stderr_print(
+            self._err(), f"[red]Error:[/red] {escape(printable(message))}", soft_wrap=True
+        )
 
     def traceback(self, text: str) -> None:
-        sys.stderr.write(text)
+        with contextlib.suppress(OSError):
+            sys.stderr.write(text)
 
     # --- stdout -------------------------------------------------------------------
 
-    def raw(self, text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    def raw(self, text: str, *, saved: str | None = None) -> None:
+        """Text as it is (JSON made by `json_text`, IDs). `saved` says what the command
+        already changed, for the error if stdout cannot be written."""
+        with _stdout(saved):
+            sys.stdout.write(text)
+            sys.stdout.flush()
 
-    def raw_bytes(self, data: bytes) -> None:
+    def raw_bytes(self, data: bytes, *, saved: str | None = None) -> None:
         """Exact bytes (a signed file): no encoding or newline translation on the way."""
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        with _stdout(saved):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
 
-    def ids(self, item: Any, ids: Iterable[str]) -> None:
-        """A create command: bare IDs in table mode (for `$(…)`), the object otherwise."""
+    def ids(self, item: Any, ids: Iterable[str], *, saved: str | None = None) -> None:
+        """A create command: bare IDs in table mode (for `$(…)`), the object otherwise.
+
+        `saved` names what was created, e.g. "customer created (Customer ID …)": if
+        stdout cannot be written, the error says so instead of hiding the change."""
         if self.format is OutputFormat.TABLE:
-            for i in ids:
-                self.raw(f"{i}\n")
+            self.raw("".join(f"{printable(i)}\n" for i in ids), saved=saved)
         else:
-            self.document(item)
+            self.document(item, saved=saved)
 
     def document(
-        self, item: Any, *, columns: Sequence[Column] | None = None, title: str | None = None
+        self,
+        item: Any,
+        *,
+        columns: Sequence[Column] | None = None,
+        title: str | None = None,
+        saved: str | None = None,
     ) -> None:
         """One object: JSON document, a JSONL line, a one-row CSV, or a vertical table."""
         data = to_data(item)
         if self.format is OutputFormat.JSON:
-            self.raw(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            self.raw(json_text(data, indent=2) + "\n", saved=saved)
         elif self.format is OutputFormat.JSONL:
-            self.raw(json.dumps(data, ensure_ascii=False) + "\n")
+            self.raw(json_text(data) + "\n", saved=saved)
         elif self.format is OutputFormat.CSV:
-            self._csv([data], columns)
+            self._csv([data], columns, saved=saved)
         else:
-            self.record(data, title=title)
+            self.record(data, title=title, saved=saved)
 
     def listing(
         self,
@@ -150,10 +241,10 @@ class Output:
     ) -> None:
         rows = [to_data(i) for i in items]
         if self.format is OutputFormat.JSON:
-            self.raw(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+            self.raw(json_text(rows, indent=2) + "\n")
         elif self.format is OutputFormat.JSONL:
             for row in rows:
-                self.raw(json.dumps(row, ensure_ascii=False) + "\n")
+                self.raw(json_text(row) + "\n")
         elif self.format is OutputFormat.CSV:
             self._csv(rows, columns)
         elif not rows:
@@ -169,52 +260,93 @@ class Output:
         title: str | None = None,
         err: bool = False,
     ) -> None:
-        console = self._err() if err else self._out()
-        cells = [[_cell(c.value(row)) for c in columns] for row in rows]
-        keep = _fit_columns(columns, cells, console.width)
-        table = Table(title=title, title_justify="left", show_lines=False)
+        """Rows under the columns that fit the terminal; values are never split.
+
+        Columns give way by priority (`Column.priority`); if what must stay is still
+        wider than the terminal, the table is printed at its own width rather than
+        folded. `-o wide` keeps every column."""
+        cells = [[_column_cell(c, row) for c in columns] for row in rows]
+        width = self.width(err=err)
+        keep, needed = _fit_columns(columns, cells, width, wide=self.wide)
+        # No outer border: two more columns for values, which is what a narrow terminal
+        # lacks (at 80 columns a License ID, a time and an action just fit).
+        table = Table(
+            title=title and printable(title),
+            title_justify="left",
+            show_lines=False,
+            show_edge=False,
+        )
         for i in keep:
             c = columns[i]
             table.add_column(
                 c.header,
                 justify=c.justify,  # type: ignore[arg-type]
-                overflow="fold",
-                no_wrap=c.no_wrap,
+                no_wrap=not c.wrap,
+                overflow="fold" if c.wrap else "ellipsis",
+                min_width=None if c.wrap else _natural(c, cells, i) - _CELL_EXTRA,
             )
         for row_cells in cells:
             table.add_row(*(escape(row_cells[i]) for i in keep))
-        console.print(table)
+        wider = needed if needed > width else None
+        if err:
+            _stderr_print(self._err(wider), table)
+        else:
+            with _stdout(None):
+                self._out(wider).print(table)
 
-    def record(self, data: dict[str, Any], *, title: str | None = None, err: bool = False) -> None:
+    def record(
+        self,
+        data: dict[str, Any],
+        *,
+        title: str | None = None,
+        err: bool = False,
+        saved: str | None = None,
+    ) -> None:
         """A single object as a two-column key/value table (nested lists left out)."""
         table = Table(
-            title=title, title_justify="left", show_header=False, box=None, pad_edge=False
+            title=title and printable(title),
+            title_justify="left",
+            show_header=False,
+            box=None,
+            pad_edge=False,
         )
-        table.add_column(style="bold")
+        table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         for key, value in data.items():
             if isinstance(value, list) and value and isinstance(value[0], dict):
                 continue
-            table.add_row(escape(key), escape(_cell(value)))
-        (self._err() if err else self._out()).print(table)
+            table.add_row(escape(printable(key)), escape(_cell(value)))
+        if err:
+            _stderr_print(self._err(), table)
+        else:
+            with _stdout(saved):
+                self._out().print(table)
 
     def tree(
         self, label: str, children: dict[str, list[str]], labels: dict[str, str], root: str
     ) -> None:
         """Render lineage: `children` maps an ID to its successors' IDs."""
-        tree = Tree(escape(label))
+        tree = Tree(escape(printable(label)))
 
         def add(node: Tree, key: str) -> None:
             for child in children.get(key, []):
-                add(node.add(escape(labels[child])), child)
+                add(node.add(escape(printable(labels[child]))), child)
 
-        add(tree.add(escape(labels[root])), root)
-        self._out().print(tree)
+        add(tree.add(escape(printable(labels[root]))), root)
+        with _stdout(None):
+            self._out().print(tree)
 
     def heading(self, text: str) -> None:
-        self._out().print(f"[bold]{escape(text)}[/bold]")
+        with _stdout(None):
+            self._out().print(f"[bold]{escape(printable(text))}[/bold]")
 
-    def _csv(self, rows: Sequence[dict[str, Any]], columns: Sequence[Column] | None) -> None:
+    def _csv(
+        self,
+        rows: Sequence[dict[str, Any]],
+        columns: Sequence[Column] | None,
+        *,
+        saved: str | None = None,
+    ) -> None:
         # CSV carries every key (the contract keys), not just the table's columns;
         # nested values are JSON-encoded so a spreadsheet still gets one cell each.
         keys: list[str] = (
@@ -222,11 +354,12 @@ class Output:
             if rows
             else [c.key for c in columns or () if isinstance(c.key, str)]
         )
-        writer = csv.writer(sys.stdout, lineterminator="\r\n")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(keys)
         for row in rows:
-            writer.writerow([_csv_cell(row.get(k)) for k in keys])
-        sys.stdout.flush()
+            writer.writerow([csv_value(row.get(k), raw=self.raw_cells) for k in keys])
+        self.raw(buffer.getvalue(), saved=saved)
 
     @contextmanager
     def progress(self, what: str, *, total: float | None) -> Iterator[Callable[[float], None]]:
@@ -238,34 +371,69 @@ class Output:
         from rich.progress import Progress  # noqa: TID251 - only on a terminal
 
         with Progress(console=self._err(), transient=True) as bar:
-            task = bar.add_task(escape(what), total=total)
+            task = bar.add_task(escape(printable(what)), total=total)
             yield lambda amount: bar.advance(task, amount)
 
     # --- prompts ----------------------------------------------------------------
 
     def confirm(self, question: str) -> bool:
-        return self._err().input(escape(f"{question} [y/N]: ")).strip().lower() in ("y", "yes")
+        """Ask on stderr; only `y`/`yes` agrees. End of input (Ctrl-D) declines."""
+        console = self._err()
+        try:
+            answer = console.input(escape(printable(f"{question} [y/N]: ")))
+        except EOFError:
+            return False
+        except KeyboardInterrupt:
+            _stderr_print(console)  # end the prompt's line before the error
+            raise
+        return answer.strip().lower() in ("y", "yes")
 
 
-def _fit_columns(columns: Sequence[Column], cells: list[list[str]], width: int) -> list[int]:
-    """Indexes of the columns to show: optional ones go, last first, until the table fits."""
-    natural = [
-        max([len(c.header), *(len(row[i]) for row in cells)]) + 3 for i, c in enumerate(columns)
-    ]
-    keep = list(range(len(columns)))
-    for i in reversed(range(len(columns))):
-        if sum(natural[k] for k in keep) + 1 <= width:
+#: Padding (one space each side) and the border between it and the next column; the
+#: table has no outer border, so the last column's border is not there.
+_CELL_EXTRA = 3
+
+
+def _natural(column: Column, cells: list[list[str]], i: int) -> int:
+    """The width a column needs to show every value of it whole, header included."""
+    lines = [line for row in cells for line in row[i].split("\n")]
+    return max([cell_len(column.header), *(cell_len(line) for line in lines)]) + _CELL_EXTRA
+
+
+def _least(column: Column, cells: list[list[str]], i: int, natural: int) -> int:
+    """The narrowest a column may be: a free-text column wraps between words, but a word
+    (an ID inside the text, say) is never split; any other column keeps its width."""
+    if not column.wrap:
+        return natural
+    words = [word for row in cells for word in row[i].split()]
+    longest = max([cell_len(column.header), WRAP_MIN, *(cell_len(w) for w in words)])
+    return min(natural, longest + _CELL_EXTRA)
+
+
+def _fit_columns(
+    columns: Sequence[Column], cells: list[list[str]], width: int, *, wide: bool = False
+) -> tuple[list[int], int]:
+    """The columns to show, and the width the table then needs.
+
+    Columns go, the highest `priority` first (the rightmost first among equals), until
+    the rest fit in `width`; a column of priority 0 always stays. So a wider terminal
+    shows every column a narrower one does, and more. A free-text column counts with
+    its narrowest (`_least`) and wraps in what is left."""
+    natural = [_natural(c, cells, i) for i, c in enumerate(columns)]
+    if wide:
+        return list(range(len(columns))), sum(natural) - 1
+    least = [_least(c, cells, i, natural[i]) for i, c in enumerate(columns)]
+    keep = set(range(len(columns)))
+
+    def fits() -> bool:
+        return sum(least[k] for k in keep) - 1 <= width
+
+    for i in sorted(
+        (i for i, c in enumerate(columns) if c.priority > 0),
+        key=lambda i: (columns[i].priority, i),
+        reverse=True,
+    ):
+        if fits():
             break
-        if columns[i].optional:
-            keep.remove(i)
-    return keep
-
-
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+        keep.remove(i)
+    return sorted(keep), sum(least[k] for k in keep) - 1

@@ -24,7 +24,7 @@ def add(
 
     application = get_app(ctx)
     partner = application.backend().partner_add(PartnerAdd(name=name, email=email))
-    application.out.ids(partner, [partner.name])
+    application.out.ids(partner, [partner.name], saved=f"partner {partner.name!r} created")
 
 
 @app.command("list")

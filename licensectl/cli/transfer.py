@@ -10,6 +10,7 @@ from licensectl.cli.context import Application, get_app, given
 from licensectl.cli.output import Column
 from licensectl.cli.views import LICENSE_COLUMNS
 from licensectl.contract.fields import doc
+from licensectl.domain import COUNT_MAX
 
 if TYPE_CHECKING:
     from licensectl.contract.models import TransferResult
@@ -20,7 +21,8 @@ def transfer(
     license_id: Annotated[str, typer.Argument(metavar="LICENSE_ID", help=doc("license_id"))],
     to: Annotated[str, typer.Option("--to", metavar="CUSTOMER", help=doc("to"))],
     quantity: Annotated[
-        int | None, typer.Option("--quantity", min=1, help=doc("transfer_quantity"))
+        int | None,
+        typer.Option("--quantity", min=1, max=COUNT_MAX, help=doc("transfer_quantity")),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=doc("dry_run"))] = False,
 ) -> None:
@@ -54,7 +56,12 @@ def transfer(
     ids = [result.transferred.license_id or ""]
     if result.remainder is not None:
         ids.append(result.remainder.license_id or "")
-    out.ids(result, ids)
+    out.ids(
+        result,
+        ids,
+        saved=f"transfer saved ({result.original.license_id} retired; new License ID "
+        f"{' and '.join(ids)})",
+    )
     out.status(
         f"Transferred {result.transferred.quantity} cop"
         f"{'y' if result.transferred.quantity == 1 else 'ies'} to {result.transferred.customer}; "

@@ -12,7 +12,7 @@ import typer
 from licensectl.cli.context import Application
 from licensectl.cli.output import Column
 from licensectl.contract.fields import doc
-from licensectl.domain import Inventory, LicenseStatus, LicenseType
+from licensectl.domain import COUNT_MAX, Inventory, LicenseStatus, LicenseType
 
 if TYPE_CHECKING:
     from licensectl.contract.models import LicensePage
@@ -27,73 +27,76 @@ def _term(row: dict[str, Any]) -> str:
     return f"{row['term_months']} mo" if row.get("term_months") else ""
 
 
+# Column priorities: 0 always shows; on a narrow terminal the highest number gives way
+# first (cli/output.py, `_fit_columns`). IDs stay whole and are never dropped.
+
 LICENSE_COLUMNS = [
-    Column("License ID", "license_id", no_wrap=True),
-    Column("Type", "type"),
-    Column("Devices", "devices", justify="right"),
-    Column("Qty", "quantity", justify="right"),
-    Column("Free", "free_copies", justify="right"),
-    Column("Term", _term, optional=True),
-    Column("PO", "purchase_order"),
-    Column("Line", "po_line", justify="right"),
-    Column("Status", "status"),
-    Column("Partner", "partner", optional=True),
-    Column("Owner", _owner),
-    Column("Parent", "parent_id", optional=True, no_wrap=True),
-    Column("Created", "created_at", optional=True),
+    Column("License ID", "license_id"),
+    Column("Type", "type", priority=2),
+    Column("Devices", "devices", justify="right", priority=3),
+    Column("Qty", "quantity", justify="right", priority=6),
+    Column("Free", "free_copies", justify="right", priority=4),
+    Column("Term", _term, priority=9),
+    Column("PO", "purchase_order", priority=7),
+    Column("Line", "po_line", justify="right", priority=8),
+    Column("Status", "status", priority=1),
+    Column("Partner", "partner", priority=10),
+    Column("Owner", _owner, priority=5),
+    Column("Parent", "parent_id", priority=11),
+    Column("Created", "created_at", priority=12),
 ]
 
 PARTNER_COLUMNS = [
     Column("Name", "name"),
-    Column("Email", "email"),
-    Column("Created", "created_at"),
+    Column("Email", "email", priority=1),
+    Column("Created", "created_at", priority=2),
 ]
 
 CUSTOMER_COLUMNS = [
-    Column("Customer ID", "customer_id", no_wrap=True),
-    Column("Name", "name"),
-    Column("Partner", "partner"),
-    Column("Emails", lambda r: ", ".join(r.get("emails") or [])),
-    Column("Created", "created_at"),
+    Column("Customer ID", "customer_id"),
+    Column("Name", "name", priority=1),
+    Column("Partner", "partner", priority=3),
+    Column("Emails", lambda r: ", ".join(r.get("emails") or []), priority=2),
+    Column("Created", "created_at", priority=4),
 ]
 
 EVENT_COLUMNS = [
-    Column("At", "at"),
-    Column("Actor", "actor"),
+    Column("At", "at", priority=1),
+    Column("Actor", "actor", priority=4),
     Column("Action", "action"),
-    Column("License ID", "license_id"),
-    Column("Details", "details"),
+    Column("License ID", "license_id", priority=2),
+    Column("Details", "details", priority=3, wrap=True),
 ]
 
 ACTIVATION_COLUMNS = [
     Column("Install code", "install_code"),
-    Column("Copies", "copies", justify="right"),
-    Column("Mode", "mode"),
-    Column("Activated", "activated_at"),
-    Column("Maintenance expires", "maintenance_expires"),
-    Column("Maintenance", "maintenance_status"),
+    Column("Copies", "copies", justify="right", priority=1),
+    Column("Mode", "mode", priority=5),
+    Column("Activated", "activated_at", priority=4),
+    Column("Maintenance expires", "maintenance_expires", priority=3),
+    Column("Maintenance", "maintenance_status", priority=2),
 ]
 
 
 SMARTSERVER_COLUMNS = [
     Column("Install code", "install_code"),
-    Column("Name", "name"),
-    Column("Capacity", "capacity", justify="right"),
-    Column("Maintenance devices", "maintenance_devices", justify="right"),
-    Column("Covered", "covered"),
-    Column("Maintenance", "maintenance_status"),
+    Column("Name", "name", priority=5),
+    Column("Capacity", "capacity", justify="right", priority=1),
+    Column("Maintenance devices", "maintenance_devices", justify="right", priority=3),
+    Column("Covered", "covered", priority=2),
+    Column("Maintenance", "maintenance_status", priority=4),
 ]
 
 #: A SmartServer's activations: which licenses it holds and what they are worth.
 HELD_COLUMNS = [
     Column("License ID", "license_id"),
-    Column("Type", "type"),
-    Column("Devices", "devices", justify="right"),
-    Column("Copies", "copies", justify="right"),
-    Column("Mode", "mode"),
-    Column("Activated", "activated_at"),
-    Column("Maintenance expires", "maintenance_expires"),
-    Column("Maintenance", "maintenance_status"),
+    Column("Type", "type", priority=2),
+    Column("Devices", "devices", justify="right", priority=3),
+    Column("Copies", "copies", justify="right", priority=1),
+    Column("Mode", "mode", priority=7),
+    Column("Activated", "activated_at", priority=6),
+    Column("Maintenance expires", "maintenance_expires", priority=5),
+    Column("Maintenance", "maintenance_status", priority=4),
 ]
 
 #: The lines of an activation request.
@@ -105,19 +108,19 @@ REQUEST_LINE_COLUMNS = [
 #: The lines of an activation response.
 GRANTED_COLUMNS = [
     Column("License ID", "license_id"),
-    Column("Type", "type"),
-    Column("Devices", "devices", justify="right"),
-    Column("Copies", "copies", justify="right"),
-    Column("Term", _term),
-    Column("Maintenance expires", "maintenance_expires"),
-    Column("Maintenance", "maintenance_status"),
+    Column("Type", "type", priority=2),
+    Column("Devices", "devices", justify="right", priority=3),
+    Column("Copies", "copies", justify="right", priority=1),
+    Column("Term", _term, priority=6),
+    Column("Maintenance expires", "maintenance_expires", priority=5),
+    Column("Maintenance", "maintenance_status", priority=4),
 ]
 
 KEY_COLUMNS = [
     Column("Key ID", "key_id"),
-    Column("Active", "active"),
-    Column("Created", "created_at"),
-    Column("Public key", "public_key"),
+    Column("Active", "active", priority=1),
+    Column("Created", "created_at", priority=3),
+    Column("Public key", "public_key", priority=2),
 ]
 
 
@@ -208,7 +211,10 @@ def _license_filter(**values: Any) -> LicenseFilter:
 with_page = _options(
     "page",
     {
-        "limit": (Annotated[int | None, typer.Option("--limit", min=1, help=doc("limit"))], None),
+        "limit": (
+            Annotated[int | None, typer.Option("--limit", min=1, max=COUNT_MAX, help=doc("limit"))],
+            None,
+        ),
         "all_": (Annotated[bool, typer.Option("--all", help="Every row, no limit.")], False),
         "after": (
             Annotated[str | None, typer.Option("--after", metavar="ID", help=doc("after"))],
@@ -254,7 +260,10 @@ with_license_filter = _options(
             Annotated[
                 int | None,
                 typer.Option(
-                    "--expiring-within", min=0, metavar="DAYS", help=doc("expiring_within")
+                    "--expiring-within",
+                    min=0,
+                    metavar="DAYS",
+                    help=doc("expiring_within") + " Beyond the calendar: all of it.",
                 ),
             ],
             None,

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-from sqlalchemy import func, select
 
 from licensectl.contract.models import KeyPublic, StoreBackup, StoreCheckReport, StoreSchema
 from licensectl.domain import Role
-from licensectl.errors import ConflictError, UsageError
-from licensectl.models import License
 from licensectl.service.base import BaseBackend
 from licensectl.service.integrity import check_store
 from licensectl.store.schema import LATEST, current_version, ensure_schema
@@ -47,21 +42,16 @@ class AdminOps(BaseBackend):
             return check_store(s, self.store)
 
     def db_backup(self, path: str) -> StoreBackup:
-        """Copy a SQLite store, online and consistent, to a new file."""
+        """Copy a SQLite store, online and consistent, to a new file (store/backup.py)."""
         self._allow(Role.ADMIN, action="back up the store")
-        target = Path(path).expanduser().resolve()
-        if target.exists():
-            raise ConflictError(f"{target} exists already; remove it or choose another name")
-        if not target.parent.is_dir():
-            raise UsageError(f"cannot write the backup to {target}: no such directory")
-        self.store.backup(target)
-        with self._read() as s:
-            licenses = int(s.execute(select(func.count()).select_from(License)).scalar_one())
+        from licensectl.store.backup import backup_sqlite
+
+        copy = backup_sqlite(self._ready(), path)
         return StoreBackup(
             store=redact_url(self.store.url),
-            path=str(target),
-            bytes=target.stat().st_size,
-            licenses=licenses,
+            path=copy.path,
+            bytes=copy.bytes,
+            licenses=copy.licenses,
         )
 
     def db_upgrade(self) -> StoreSchema:

@@ -621,10 +621,18 @@ def _page_cache(conn: Connection, kib: int) -> Iterator[None]:
         return
     before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
+    restore = f"PRAGMA cache_size = {int(before or -2000)}"
     try:
         yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
+    except BaseException:
+        # The block failed, perhaps interrupted (Ctrl-C) inside the driver: the
+        # connection may refuse any statement until rolled back, and a failure here
+        # must not replace the one that is on its way up. At worst the connection
+        # keeps the bigger cache until it is closed.
+        with contextlib.suppress(Exception):
+            conn.exec_driver_sql(restore)
+        raise
+    conn.exec_driver_sql(restore)
 
 
 def _check_transfer(license_id: str, partner_id: int, customer_pk: int, quantity: int) -> None:

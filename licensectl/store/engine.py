@@ -9,7 +9,6 @@ work uses a plain deferred transaction, which WAL lets run beside a writer.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
-from licensectl.errors import ConflictError, LicensectlError, StoreUnavailableError, UsageError
+from licensectl.errors import ConflictError, LicensectlError, StoreUnavailableError
 from licensectl.store.url import redact_url
 
 BUSY_TIMEOUT_MS = 30_000
@@ -56,41 +55,6 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-    def backup(self, target: Path) -> None:
-        """A consistent copy of a SQLite store, taken online through SQLite's backup API.
-
-        Written beside the target and renamed into place, so a failed backup never
-        leaves half a file where a good one is expected.
-        """
-        if not self.is_sqlite:
-            raise UsageError(
-                "db backup copies SQLite stores; back up a PostgreSQL store with pg_dump"
-            )
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.unlink(missing_ok=True)
-        try:
-            with _db_errors(self.url):
-                raw = self.engine.raw_connection()
-                try:
-                    source = raw.driver_connection
-                    assert isinstance(source, sqlite3.Connection)
-                    try:
-                        copy = sqlite3.connect(tmp)
-                        try:
-                            source.backup(copy)
-                            # A self-contained single file: no -wal beside it to lose.
-                            copy.execute("PRAGMA journal_mode = DELETE")
-                        finally:
-                            copy.close()
-                    except sqlite3.Error as exc:
-                        raise UsageError(f"cannot write the backup to {target}: {exc}") from None
-                finally:
-                    raw.close()
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
 
 
 def make_engine(url: str) -> Engine:

@@ -13,6 +13,7 @@ from sqlmodel import SQLModel, col
 
 from licensectl import models
 from licensectl.store.engine import Store
+from licensectl.store.nfkc_keys import rekey_nfkc
 
 Migration = tuple[int, str, Callable[[Connection], None]]
 
@@ -43,6 +44,7 @@ def _append_only_events(conn: Connection) -> None:
 
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _initial),
+    (2, "name and PO keys compared after NFKC normalisation", rekey_nfkc),
 ]
 LATEST = MIGRATIONS[-1][0]
 
