@@ -23,6 +23,7 @@ from licensectl.cli import (
     bulk,
     customer,
     db,
+    helpstyle,
     keys,
     license,
     partner,
@@ -114,6 +115,10 @@ class _ClosedPipe(Exception):
 
 class RootGroup(TyperGroup):
     """Hoists global options and turns every failure into one `Error:` line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _attach_examples(self, "")
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         return super().parse_args(ctx, hoist_global_options(args, _command_options(self, args)))
@@ -263,6 +268,21 @@ def _silence_stdout() -> None:
         pass  # not a real file descriptor (tests, an embedding application)
 
 
+def _attach_examples(group: Any, prefix: str) -> None:
+    """Every command's examples (cli/examples.py) become the end of its `--help`; a
+    group shows its first commands' first examples."""
+    from licensectl.cli.examples import epilog
+
+    for name, command in getattr(group, "commands", {}).items():
+        path = f"{prefix} {name}".strip()
+        if hasattr(command, "commands"):
+            _attach_examples(command, path)
+        if command.epilog is None:
+            command.epilog = epilog(path)
+    if group.epilog is None:
+        group.epilog = epilog(prefix)
+
+
 def _env_debug() -> bool:
     from licensectl.cli.context import env_flag
 
@@ -274,6 +294,8 @@ def _version(value: bool) -> None:
         sys.stdout.write(f"licensectl {__version__}\n")
         raise typer.Exit()
 
+
+helpstyle.apply()
 
 app = typer.Typer(
     cls=RootGroup,
