@@ -86,7 +86,10 @@ _scratch = MetaData()
 
 
 def _scratch_table(name: str, *columns: Column[Any]) -> Table:
-    return Table(name, _scratch, *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    # No `postgresql_on_commit="DROP"`: the import drops these itself, a rolled-back
+    # CREATE TEMPORARY TABLE leaves nothing on PostgreSQL, and naming a dialect option
+    # here would load SQLAlchemy's PostgreSQL dialect on every store command.
+    return Table(name, _scratch, *columns, prefixes=["TEMPORARY"])
 
 
 #: Every valid row's key, written batch by batch; a batch's rows are joined against the
