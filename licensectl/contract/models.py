@@ -34,7 +34,7 @@ UtcDateTime = Annotated[datetime, PlainSerializer(format_utc, return_type=str, w
 class Public(BaseModel):
     """Base of every result: extra keys from a newer server are kept, not refused."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 # --- accounts ---------------------------------------------------------------------

@@ -41,7 +41,7 @@ Type = Annotated[LicenseType, BeforeValidator(_lower)]
 class Request(BaseModel):
     """Base of every request: unknown fields are an error, never silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _field(name: str, *, required: bool = False) -> Any:
