@@ -105,6 +105,23 @@ class RemoteError(UnavailableError):
     kind = "remote"
 
 
+class TooLargeError(UsageError):
+    """A request body beyond the server's limit (HTTP 413): split it, or ask for a
+    larger limit. Exit 2 like any request that cannot be served as given."""
+
+    kind = "too_large"
+
+
+class RateLimitedError(AuthError):
+    """Too many failed logins from one address (HTTP 429); `retry_after` in seconds."""
+
+    kind = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class InvalidDataError(LicensectlError):
     """A bad import/batch file or a malformed or tampered activation file."""
 
@@ -134,6 +151,8 @@ ERRORS_BY_KIND: dict[str, type[LicensectlError]] = {
         RemoteError,
         InvalidDataError,
         Interrupted,
+        TooLargeError,
+        RateLimitedError,
     )
 }
 

@@ -20,6 +20,7 @@ from licensectl.domain import (
     ActivationMode,
     LicenseStatus,
     LicenseType,
+    Role,
     utcnow,
 )
 
@@ -173,6 +174,64 @@ class Event(SQLModel, table=True):
     customer_id: str | None = Field(default=None, max_length=36, index=True)
     partner_id: int | None = Field(default=None)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of `licensectl serve`: who it acts as, and only the hash of its secret.
+
+    Tokens are never deleted: a revoked one stays, so the events it made keep naming a
+    token that can still be looked up.
+    """
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: Short, random and public: what lists, revocations and logs name.
+    token_id: str = Field(max_length=16, unique=True)
+    name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200, unique=True)
+    role: Role = Field(sa_type=_enum(Role))
+    partner_id: int | None = Field(default=None, foreign_key="partner.id")
+    customer_pk: int | None = Field(default=None, foreign_key="customer.id")
+    #: SHA-256 of the secret, hex: the secret itself is shown once and never stored.
+    secret_hash: str = Field(max_length=64, unique=True)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The answer to a write sent with an `Idempotency-Key`, kept for retries (24 h).
+
+    `key_hash` covers the key and who sent it, so one client's key never meets
+    another's. `status` is None while the first request runs; the answer is encrypted
+    with a key derived from the Idempotency-Key itself (which the store never keeps), so
+    the store holds no readable answer: a new token's secret among them.
+    """
+
+    __tablename__ = "idempotency_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    #: SHA-256 of the request (method, path, query, body); None until it is known.
+    fingerprint: str | None = Field(default=None, max_length=64)
+    status: int | None = None
+    media_type: str | None = Field(default=None, max_length=100)
+    body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed EID login, by client address (hashed): shared by every server worker."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_client_at", "client", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow)
 
 
 class SchemaMigration(SQLModel, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -180,3 +181,27 @@ def test_no_command_shows_help_without_an_empty_error() -> None:
     assert result.exit_code == 2
     assert "Usage" in result.stdout
     assert "Error" not in result.stderr
+
+
+def test_a_reader_that_left_is_not_an_error(tmp_path: Path) -> None:
+    """`licensectl … | grep -q` under `set -o pipefail`: the reader may go before the
+    output is written; licensectl exits 0 all the same (the reader here is gone before
+    the first byte, so the write always fails)."""
+    db = str(tmp_path / "pipe.db")
+    for name in ("A", "B", "C"):
+        subprocess.run([sys.executable, "-m", "licensectl", "--db", db, "partner", "add", name],
+                       check=True, capture_output=True)  # fmt: skip
+    for fmt in ("jsonl", "table"):
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            out = subprocess.run(
+                [sys.executable, "-m", "licensectl", "--db", db, "-o", fmt, "partner", "list"],
+                stdout=write,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        finally:
+            os.close(write)
+        assert out.returncode == 0, (fmt, out.returncode, out.stderr)
+        assert "Traceback" not in out.stderr and "Error" not in out.stderr

@@ -30,6 +30,10 @@ DOCUMENTED: dict[type[BaseModel], str] = {
     models.StoreSchema: "db backup, db upgrade",
     models.KeyPublic: "signing key",
     models.Principal: "who am I",
+    models.TokenPublic: "API token",
+    models.TokenCreated: "new token",
+    models.ErrorBody: "error",
+    models.ErrorDetail: "error",
 }
 
 

@@ -24,12 +24,14 @@ from licensectl.contract.requests import (
     Activate,
     CustomerAdd,
     CustomerEmail,
+    EidLogin,
     ImportOptions,
     LicenseAdd,
     LicenseFilter,
     Page,
     PartnerAdd,
     Return,
+    TokenCreate,
     Transfer,
 )
 from licensectl.domain import LicenseType, Role
@@ -405,6 +407,41 @@ CASES: list[Case] = [
             Role.CUSTOMER: [(False, 5), (False, 3)],
         },
     ),
+    Case(
+        "token_create",
+        lambda b, w, r: b.token_create(TokenCreate(role=Role.PARTNER, partner="Acme")),
+        codes(0, 5, 5),
+    ),
+    Case(
+        "token_create (a customer of another partner)",
+        lambda b, w, r: b.token_create(TokenCreate(role=Role.CUSTOMER, customer=w["B-One"])),
+        codes(0, 5, 5),
+    ),
+    Case("token_list", lambda b, w, r: b.token_list(), codes(0, 5, 5)),
+    Case(
+        "token_revoke (another's)",
+        lambda b, w, r: b.token_revoke(admin_token(w)),
+        codes(0, 3, 3),  # a token not one's own is as if it did not exist
+    ),
+    Case("token_revoke (its own)", lambda b, w, r: revoke_own(b, w), every(OK)),
+    Case(
+        "login_eid",
+        lambda b, w, r: (
+            b.login_eid(EidLogin(license_id=w["cap-A1-admin"])).token.customer_id == w["A-One"]
+        ),
+        every(OK),
+        seen=dict.fromkeys(ROLES, True),
+    ),
+    Case(
+        "login_eid (another partner's customer)",
+        lambda b, w, r: b.login_eid(EidLogin(license_id=w["cap-B1"])).token.role.value,
+        every(OK),  # the License ID is the proof; who asks does not matter
+    ),
+    Case(
+        "login_eid (partner inventory)",
+        lambda b, w, r: b.login_eid(EidLogin(license_id=w["inv-A-admin"])),
+        every(5),
+    ),
     Case("keys_list", lambda b, w, r: b.keys_list(), every(OK)),
     Case("keys_public_pem", lambda b, w, r: b.keys_public_pem(), every(OK)),
     Case("keys_rotate", lambda b, w, r: b.keys_rotate(), codes(0, 5, 5)),
@@ -416,6 +453,26 @@ CASES: list[Case] = [
         codes(0, 5, 5),  # a PostgreSQL store is backed up with pg_dump: exit 2 (below)
     ),
 ]
+
+
+def admin_token(w: World) -> str:
+    return str(w.backends[Role.ADMIN].token_create(TokenCreate(role=Role.ADMIN)).token.token_id)
+
+
+def revoke_own(b: Any, w: World) -> Any:
+    """Revoke a token of `b`'s own principal, acting through it (a logout)."""
+    from licensectl.service import LocalBackend
+
+    p = b.principal
+    request = TokenCreate(
+        role=p.role,
+        partner="Acme" if p.role is Role.PARTNER else None,
+        customer=p.customer_id,
+    )
+    tid = w.backends[Role.ADMIN].token_create(request).token.token_id
+    through = LocalBackend(b.store, principal=p.model_copy(update={"token_id": tid}))
+    return through.token_revoke(tid)
+
 
 #: What each role must see of the licenses, by the world's keys.
 LICENSE_VISIBILITY = {

@@ -29,7 +29,9 @@ from licensectl.cli import (
     partner,
     profile,
     search,
+    serve,
     smartserver,
+    token,
     transfer,
 )
 from licensectl.cli.context import Application
@@ -177,6 +179,12 @@ class RootGroup(TyperGroup):
             code = exc.exit_code
         except typer.Exit as exc:
             code = exc.exit_code
+        except SystemExit as exc:
+            # Click answers a broken pipe itself, with exit 1 (and quiets stdout for the
+            # rest of the run); for us the reader leaving is not an error (below).
+            if not isinstance(exc.__context__, BrokenPipeError):
+                raise
+            code = ExitStatus.OK
         except typer.Abort:
             out.error(INTERRUPTED)
             code = ExitStatus.INTERRUPTED
@@ -230,6 +238,8 @@ FIELD_FLAGS: dict[str, str] = {
     "copies": "--copies",
     "install_code": "--install-code",
     "to": "--to",
+    "customer": "--customer",
+    "expires_in_days": "--expires-in",
 }
 
 
@@ -380,10 +390,12 @@ app.add_typer(profile.app, name="profile")
 app.add_typer(smartserver.app, name="smartserver")
 app.add_typer(keys.app, name="keys")
 app.add_typer(db.app, name="db")
+app.add_typer(token.app, name="token")
 transfer.register(app)
 activate.register(app)
 bulk.register(app)
 batch.register(app)
+serve.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

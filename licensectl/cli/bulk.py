@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -193,31 +192,19 @@ def _write_licenses(
     *,
     raw: bool = False,
 ) -> int:
-    """Each batch as one chunk of text: CSV rows after a header, or JSON lines.
+    """Write the export's text as it comes; returns how many licenses it held."""
+    from licensectl.exporter import export_chunks
 
-    CSV cells are guarded against formulas and unsafe characters unless `raw`
-    (`safe_text.csv_value`); JSON lines are exact (`safe_text.json_text`)."""
-    from licensectl.contract.models import LicensePublic
-    from licensectl.safe_text import csv_value, json_text
-
-    keys = list(LicensePublic.model_fields)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
     count = 0
-    if fmt is FileFormat.CSV:
-        writer.writerow(keys)
-    for batch in batches:
-        for lic in batch:
-            data = lic.model_dump(mode="json")
-            if fmt is FileFormat.CSV:
-                writer.writerow([csv_value(data[k], raw=raw) for k in keys])
-            else:
-                buffer.write(json_text(data) + "\n")
-        count += len(batch)
-        write(buffer.getvalue())
-        buffer.seek(0)
-        buffer.truncate()
-    write(buffer.getvalue())  # the header of an empty CSV export
+
+    def counted() -> Iterator[list[LicensePublic]]:
+        nonlocal count
+        for batch in batches:
+            count += len(batch)
+            yield batch
+
+    for chunk in export_chunks(counted(), fmt.value, raw=raw):
+        write(chunk)
     return count
 
 

@@ -41,32 +41,38 @@ class Application:
         if self._backend is None:
             from licensectl import config
             from licensectl.service import LocalBackend
-            from licensectl.store.url import normalize_db_url, password_of
 
-            # `--db ""` is a mistake, not "unset": normalize_db_url refuses it. (An empty
-            # LICENSECTL_DB never gets here: Click treats it as unset.)
             profile = None if self.db is not None else config.get_profile(self.profile)
-            if self.db is not None:
-                url = normalize_db_url(self.db)
-            elif profile is not None and profile.db:
-                url = config.profile_db_url(profile)
-                if password_of(profile.db):
-                    self.out.warn(
-                        f"profile {profile.name!r} keeps its database password in the config "
-                        f"file; move it to the OS keyring: licensectl profile remove "
-                        f"{profile.name} && licensectl profile add {profile.name} --db URL"
-                    )
-            elif profile is not None and profile.url:
-                raise UsageError(
-                    f"profile {profile.name!r} is a remote API profile; this version of "
-                    "licensectl serves local stores only"
-                )
-            else:
-                url = config.default_db_url()
             self._backend = LocalBackend.open(
-                url, default_partner=profile.partner if profile else None
+                self.store_url(), default_partner=profile.partner if profile else None
             )
         return self._backend
+
+    def store_url(self) -> str:
+        """The URL of the local store this run names: `--db`, the profile's (its password
+        from the keyring), or the embedded default (no database code imported)."""
+        from licensectl import config
+        from licensectl.store.url import normalize_db_url, password_of
+
+        # `--db ""` is a mistake, not "unset": normalize_db_url refuses it. (An empty
+        # LICENSECTL_DB never gets here: Click treats it as unset.)
+        profile = None if self.db is not None else config.get_profile(self.profile)
+        if self.db is not None:
+            return normalize_db_url(self.db)
+        if profile is not None and profile.db:
+            if password_of(profile.db):
+                self.out.warn(
+                    f"profile {profile.name!r} keeps its database password in the config "
+                    f"file; move it to the OS keyring: licensectl profile remove "
+                    f"{profile.name} && licensectl profile add {profile.name} --db URL"
+                )
+            return config.profile_db_url(profile)
+        if profile is not None and profile.url:
+            raise UsageError(
+                f"profile {profile.name!r} is a remote API profile; this version of "
+                "licensectl serves local stores only"
+            )
+        return config.default_db_url()
 
     def close(self) -> None:
         if self._backend is not None:

@@ -76,6 +76,17 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
     "profile use": ("licensectl profile use team",),
     "profile show": ("licensectl profile show team",),
     "profile remove": ("licensectl profile remove scratch",),
+    "token create": (
+        "licensectl token create --role partner --partner 'Acme Integrators' --name acme-ci "
+        "--expires-in 90",
+        "licensectl token create --role customer --customer P2022-0208",
+    ),
+    "token list": ("licensectl token list",),
+    "token revoke": ("licensectl token revoke 3f2a9c1d0b7e --yes",),
+    "serve": (
+        "licensectl serve --db postgresql://cs@db.example/licensectl --workers 2",
+        "licensectl serve --host 0.0.0.0 --ssl-certfile cert.pem --ssl-keyfile key.pem",
+    ),
     "db check": ("licensectl db check", "licensectl -o json db check"),
     "db backup": ("licensectl db backup ~/backups/licensectl-$(date +%F).db",),
     "db upgrade": ("licensectl db upgrade",),

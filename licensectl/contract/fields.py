@@ -54,6 +54,13 @@ FIELDS: Final[dict[str, Doc]] = {
     "expiring_within": Doc("Maintenance expiring within this many days."),
     "limit": Doc("At most this many rows.", DEFAULT_LIMIT),
     "after": Doc("Only rows after this ID: the next page."),
+    # tokens
+    "token_role": Doc("What the token may do: admin, partner or customer."),
+    "token_partner": Doc("The partner a partner or customer token is scoped to."),
+    "token_customer": Doc("The customer (ID or name) a customer token is scoped to."),
+    "token_name": Doc("A name for the token, shown in lists and recorded on events."),
+    "expires_in_days": Doc("Days until the token expires (default: never)."),
+    "eid": Doc("A License ID of the customer's account (the EID)."),
     # bulk
     "format": Doc("csv or jsonl.", "csv"),
     "import_dry_run": Doc("Check everything and report; write nothing."),

@@ -258,11 +258,54 @@ class Principal(Public):
     model_config = ConfigDict(frozen=True)
 
     role: Role
-    #: Who, for the audit log: `local:alice`, `token:3f2a…`.
+    #: Who, for the audit log: `local:alice`, or a token's name.
     name: str
     partner: str | None = None
     customer_id: str | None = None
+    #: The API token this principal authenticated with, if any (its id, never its secret).
+    token_id: str | None = None
 
     @property
     def actor(self) -> str:
+        """How events name this principal: `admin:local:alice`, `partner:acme-bot`."""
         return f"{self.role.value}:{self.name}"
+
+
+class TokenPublic(Public):
+    """An API token as it may be shown: never its secret (the store keeps only a hash)."""
+
+    token_id: str
+    name: str
+    role: Role
+    partner: str | None
+    customer_id: str | None
+    created_at: UtcDateTime
+    last_used_at: UtcDateTime | None
+    expires_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
+
+
+class TokenCreated(Public):
+    """A new token: the only time its secret is ever shown."""
+
+    token: TokenPublic
+    secret: str
+
+
+# --- errors over HTTP ---------------------------------------------------------------
+
+
+class ErrorDetail(Public):
+    message: str
+    #: A stable machine-readable kind (`not_found`, `conflict`, …; licensectl.errors).
+    kind: str
+    #: The exit code a local run would have exited with.
+    exit_code: int
+    #: The request field at fault, if one is.
+    field: str | None = None
+
+
+class ErrorBody(Public):
+    """Every error answer of `licensectl serve` (contract/api.py, `error_body`)."""
+
+    error: ErrorDetail

@@ -39,18 +39,22 @@ from licensectl.contract.models import (
     StoreBackup,
     StoreCheckReport,
     StoreSchema,
+    TokenCreated,
+    TokenPublic,
     TransferResult,
 )
 from licensectl.contract.requests import (
     Activate,
     CustomerAdd,
     CustomerEmail,
+    EidLogin,
     ImportOptions,
     LicenseAdd,
     LicenseFilter,
     Page,
     PartnerAdd,
     Return,
+    TokenCreate,
     Transfer,
 )
 
@@ -58,8 +62,17 @@ from licensectl.contract.requests import (
 class Backend(Protocol):
     """Every store operation; a local and a remote backend behave the same."""
 
-    # --- who --------------------------------------------------------------------
+    # --- who, and API tokens -------------------------------------------------------
     def whoami(self) -> Principal: ...
+    def token_create(self, request: TokenCreate) -> TokenCreated:
+        """A new API token; its secret is in the result and nowhere else, ever."""
+        ...
+
+    def token_list(self) -> list[TokenPublic]: ...
+    def token_revoke(self, token_id: str) -> TokenPublic: ...
+    def login_eid(self, request: EidLogin) -> TokenCreated:
+        """A customer token for the account holding that License ID (the EID login)."""
+        ...
 
     # --- accounts ---------------------------------------------------------------
     def partner_add(self, request: PartnerAdd) -> PartnerPublic: ...

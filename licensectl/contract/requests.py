@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -27,7 +28,7 @@ from pydantic import (
 
 from licensectl.contract.fields import DEFAULT_LIMIT as DEFAULT_LIMIT
 from licensectl.contract.fields import FIELDS
-from licensectl.domain import Inventory, LicenseStatus, LicenseType
+from licensectl.domain import Inventory, LicenseStatus, LicenseType, Role
 
 
 def _lower(value: Any) -> Any:
@@ -138,6 +139,21 @@ class ImportOptions(Request):
     dry_run: bool = Field(False, description=FIELDS["import_dry_run"].help)
 
 
+# --- tokens -----------------------------------------------------------------------
+
+
+class TokenCreate(Request):
+    role: Role = _field("token_role", required=True)
+    partner: StrictStr | None = _field("token_partner")
+    customer: StrictStr | None = _field("token_customer")
+    name: StrictStr | None = _field("token_name")
+    expires_in_days: StrictInt | None = _field("expires_in_days")
+
+
+class EidLogin(Request):
+    license_id: StrictStr = _field("eid", required=True)
+
+
 # --- batch ------------------------------------------------------------------------
 
 
@@ -219,17 +235,27 @@ def describe_invalid(exc: ValidationError, model: type[BaseModel]) -> str:
     Used wherever a request arrives as data (a batch line, an API body), so the same
     mistake reads the same everywhere.
     """
-    names = [f.alias or name for name, f in model.model_fields.items() if name != "op"]
+    return describe_error(exc.errors(include_url=False)[0], model)
+
+
+def describe_error(error: Mapping[str, Any], model: type[BaseModel] | None) -> str:
+    """`describe_invalid` for one error as pydantic lists them (the server gets them so
+    from FastAPI, with the `loc` of the body's own fields)."""
+    names = (
+        [f.alias or name for name, f in model.model_fields.items() if name != "op"]
+        if model is not None
+        else []
+    )
     fields = [n for n in names if n != "as"] + [n for n in names if n == "as"]
-    error = exc.errors(include_url=False)[0]
-    loc = ".".join(str(part) for part in error["loc"])
+    loc = ".".join(str(part) for part in error["loc"]) or "body"
     kind, value = error["type"], error.get("input")
     if kind == "missing":
         return f"needs the field {loc!r}"
     if kind == "extra_forbidden":
         close = difflib.get_close_matches(loc, fields, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"has no field {loc!r}{hint} (its fields: {', '.join(fields)})"
+        listed = f" (its fields: {', '.join(fields)})" if fields else ""
+        return f"has no field {loc!r}{hint}{listed}"
     if kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
         return f"{loc}: unknown value {_show(value)}; use {expected.replace(chr(39), '')}"

@@ -13,11 +13,19 @@ from licensectl.service.batch import BatchOps
 from licensectl.service.exporting import ExportOps
 from licensectl.service.importing import ImportOps
 from licensectl.service.licenses import LicenseOps
+from licensectl.service.tokens import TokenOps
 from licensectl.service.transfer import TransferOps
 
 
 class LocalBackend(
-    AccountOps, LicenseOps, TransferOps, ActivationOps, ImportOps, ExportOps, BatchOps
+    AccountOps,
+    LicenseOps,
+    TransferOps,
+    ActivationOps,
+    ImportOps,
+    ExportOps,
+    BatchOps,
+    TokenOps,
 ):
     """The rules of the domain over a SQLite or PostgreSQL store, as one principal."""
 

@@ -16,10 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DatabaseError,
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+)
 from sqlmodel import Session
 
-from licensectl.errors import ConflictError, LicensectlError, StoreUnavailableError
+from licensectl.errors import (
+    ConflictError,
+    LicensectlError,
+    StoreUnavailableError,
+    UsageError,
+)
 from licensectl.store.url import redact_url
 
 BUSY_TIMEOUT_MS = 30_000
@@ -106,6 +117,12 @@ def _db_errors(url: str) -> Iterator[None]:
         raise ConflictError(
             f"the store refused the change ({_first_line(exc)}), perhaps because another "
             "writer just made a conflicting one; nothing was written"
+        ) from exc
+    except DataError as exc:
+        # A value the database cannot hold at all, such as a NUL character in text on
+        # PostgreSQL (SQLite takes it): a bad argument, not a bug.
+        raise UsageError(
+            f"a value given is one the store cannot hold ({_first_line(exc)}); nothing was written"
         ) from exc
     except (OperationalError, DatabaseError) as exc:
         text = _first_line(exc)

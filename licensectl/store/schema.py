@@ -42,9 +42,19 @@ def _append_only_events(conn: Connection) -> None:
         )
 
 
+def _api_tables(conn: Connection) -> None:
+    """API tokens, idempotency keys and failed logins (`licensectl serve`).
+
+    `checkfirst`: on a new store migration 1 already made them from the current models.
+    """
+    for table in (models.ApiToken, models.IdempotencyRecord, models.LoginFailure):
+        table.__table__.create(conn, checkfirst=True)  # type: ignore[union-attr]
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _initial),
     (2, "name and PO keys compared after NFKC normalisation", rekey_nfkc),
+    (3, "API tokens, idempotency keys, failed logins", _api_tables),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -1,0 +1,46 @@
+"""The text of an export: licenses as CSV (RFC 4180) or JSON lines, chunk by chunk.
+
+Shared by `licensectl export` and the server's `GET /v1/exports`, so both write the same
+bytes. Imports the standard library, the contract and safe_text only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import Literal
+
+from licensectl.contract.models import LicensePublic
+from licensectl.safe_text import csv_value, json_text
+
+ExportFormat = Literal["csv", "jsonl"]
+
+
+def export_chunks(
+    batches: Iterable[list[LicensePublic]], fmt: ExportFormat, *, raw: bool = False
+) -> Iterator[str]:
+    """Each batch as one chunk of text: CSV rows after a header, or JSON lines.
+
+    CSV has the keys of `license list -o json` as its header, CRLF line ends and quotes
+    where needed; the header comes even when no license does. Its cells are guarded
+    against formulas and unsafe characters unless `raw` (`safe_text.csv_value`); JSON
+    lines are exact (`safe_text.json_text`).
+    """
+    keys = list(LicensePublic.model_fields)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if fmt == "csv":
+        writer.writerow(keys)
+    for batch in batches:
+        for lic in batch:
+            data = lic.model_dump(mode="json")
+            if fmt == "csv":
+                writer.writerow([csv_value(data[k], raw=raw) for k in keys])
+            else:
+                buffer.write(json_text(data) + "\n")
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()  # the header of an empty CSV export
