@@ -204,8 +204,8 @@ def whoami(ctx: typer.Context) -> None:
     settings = application.remote_settings()
     from licensectl import config
 
-    profile = None if (application.db or application.url) else config.get_profile(
-        application.profile
+    profile = (
+        None if (application.db or application.url) else config.get_profile(application.profile)
     )
     data: dict[str, Any] = {
         **who.model_dump(mode="json"),

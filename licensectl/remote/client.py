@@ -239,7 +239,9 @@ class RemoteBackend:
             headers=headers,
             verify=self._tls_context(),
             timeout=httpx.Timeout(
-                settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
+                settings.read_timeout,
+                connect=settings.connect_timeout,
+                pool=settings.connect_timeout,
             ),
             follow_redirects=False,
             trust_env=False,
@@ -290,7 +292,11 @@ class RemoteBackend:
             last = attempt == attempts - 1
             try:
                 request = self._http.build_request(
-                    route.method, path, params=params, json=json_body, content=content,
+                    route.method,
+                    path,
+                    params=params,
+                    json=json_body,
+                    content=content,
                     headers=headers,
                 )
                 response = self._http.send(request, stream=stream)
@@ -482,9 +488,7 @@ class RemoteBackend:
         return result
 
     def license_history(self, license_id: str) -> LicenseHistory:
-        result: LicenseHistory = self.call(
-            "license_history", LicenseHistory, license_id=license_id
-        )
+        result: LicenseHistory = self.call("license_history", LicenseHistory, license_id=license_id)
         return result
 
     def transfer(self, request: Transfer) -> TransferResult:
@@ -509,9 +513,7 @@ class RemoteBackend:
 
     def return_license(self, request: Return) -> ActivationPublic:
         # The route is the activation's: a return is an activation to 0 copies.
-        result: ActivationPublic = self.call(
-            "return_license", ActivationPublic, request, copies=0
-        )
+        result: ActivationPublic = self.call("return_license", ActivationPublic, request, copies=0)
         return result
 
     def activate_offline(self, request_file: bytes) -> bytes:
@@ -600,7 +602,11 @@ class RemoteBackend:
                 if not line.strip():
                     continue
                 data = json.loads(line)
-                if isinstance(data, dict) and isinstance(data.get("error"), dict) and "line" not in data:
+                if (
+                    isinstance(data, dict)
+                    and isinstance(data.get("error"), dict)
+                    and "line" not in data
+                ):
                     error = data["error"]
                     raise from_wire(
                         str(error.get("kind", "error")),
@@ -616,8 +622,7 @@ class RemoteBackend:
             ) from None
         except ValueError:
             raise RemoteError(
-                f"the licensectl server at {self.url} sent a batch result this version "
-                "cannot read"
+                f"the licensectl server at {self.url} sent a batch result this version cannot read"
             ) from None
         finally:
             response.close()
@@ -629,7 +634,14 @@ class RemoteBackend:
         return result
 
     def keys_public_pem(self, key_id: str | None = None) -> str:
+        """The key's PEM from `keys_list` (the route has no other); as locally, the first
+        key is made if there is none yet (`keys_rotate`, which needs an admin)."""
         keys = self.keys_list()
+        if not keys and key_id is None:
+            try:
+                return self.keys_rotate().public_key_pem
+            except AuthError:
+                keys = self.keys_list()
         for key in keys:
             if (key.key_id == key_id) if key_id is not None else key.active:
                 return key.public_key_pem
@@ -665,15 +677,25 @@ def _store_side_only(op: str, command: str) -> UsageError:
     return UsageError(f"'{command}' does not work with a remote profile: {STORE_SIDE_ONLY[op]}")
 
 
+#: Sent where the file stops being UTF-8: the server then reports that very line as not
+#: UTF-8, as a local import would (the bytes themselves were lost to the decoder).
+NOT_UTF8: Final = b"\xff\n"
+
+
 def _encoded(lines: Iterable[str]) -> Iterator[bytes]:
     """Lines as UTF-8, in pieces of about CHUNK bytes: an upload that streams."""
     pending: list[str] = []
     size = 0
-    for line in lines:
-        pending.append(line)
-        size += len(line)
-        if size >= CHUNK:
-            yield "".join(pending).encode("utf-8")
-            pending, size = [], 0
+    try:
+        for line in lines:
+            pending.append(line)
+            size += len(line)
+            if size >= CHUNK:
+                yield "".join(pending).encode("utf-8")
+                pending, size = [], 0
+    except UnicodeDecodeError:
+        pending.append(NOT_UTF8.decode("latin-1"))
+        yield "".join(pending[:-1]).encode("utf-8") + NOT_UTF8
+        return
     if pending:
         yield "".join(pending).encode("utf-8")
