@@ -75,7 +75,7 @@ class Profile:
 
     @property
     def kind(self) -> str:
-        """"remote" for a profile with a server URL, else "local"."""
+        """ "remote" for a profile with a server URL, else "local"."""
         return "remote" if self.url else "local"
 
 

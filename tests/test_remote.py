@@ -40,9 +40,7 @@ def as_token(target: HttpTarget, token: str | None) -> Cli:
 
 
 class TokenCli(Cli):
-    def __init__(
-        self, db: str | None, url: str | None, token: str | None, **env: str
-    ) -> None:
+    def __init__(self, db: str | None, url: str | None, token: str | None, **env: str) -> None:
         super().__init__(db=db, url=url)
         self.token = token
         self.env = env

@@ -32,10 +32,17 @@ set -e
 printf '%s' "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 "$PYTHON" -m licensectl --profile portal login --with-token < "$TOKEN_FILE"
 "$PYTHON" -m licensectl --profile portal -o jsonl whoami
-"$PYTHON" -c 'import json, keyring; print(json.dumps({"kept": keyring.get_password("licensectl", "portal"), "backend": type(keyring.get_keyring()).__module__}))'
+"$PYTHON" -c "$PEEK" kept
 "$PYTHON" -m licensectl --profile portal logout
-"$PYTHON" -c 'import json, keyring; print(json.dumps({"after": keyring.get_password("licensectl", "portal")}))'
+"$PYTHON" -c "$PEEK" after
 """
+
+#: What the keyring holds for the profile, as the SecretService backend reads it.
+PEEK = (
+    "import json, sys, keyring\n"
+    "print(json.dumps({sys.argv[1]: keyring.get_password('licensectl', 'portal'),\n"
+    "                  'backend': type(keyring.get_keyring()).__module__}))\n"
+)
 
 
 @pytest.fixture
@@ -59,6 +66,7 @@ def test_login_keeps_the_token_in_gnome_keyring(
         "PYTHON": sys.executable,
         "TOKEN_FILE": str(token_file),
         "KEYRING_PASSWORD": "test-only-password",
+        "PEEK": PEEK,
         "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
     }
     env.pop("LICENSECTL_TOKEN", None)
@@ -75,5 +83,5 @@ def test_login_keeps_the_token_in_gnome_keyring(
     who, kept, after = lines[0], lines[1], lines[2]
     assert who["role"] == "admin" and who["profile"] == "portal"
     assert kept == {"kept": target.token, "backend": "keyring.backends.SecretService"}
-    assert after == {"after": None}
+    assert after == {"after": None, "backend": "keyring.backends.SecretService"}
     assert target.token not in result.stdout.replace(json.dumps(kept), "") + result.stderr

@@ -345,8 +345,7 @@ def root(
         typer.Option(
             "--url",
             envvar="LICENSECTL_URL",
-            help="A licensectl server for this run, https://HOST[:PORT] (token: "
-            "LICENSECTL_TOKEN).",
+            help="A licensectl server for this run, https://HOST[:PORT] (token: LICENSECTL_TOKEN).",
         ),
     ] = None,
     ca_bundle: Annotated[

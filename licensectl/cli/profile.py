@@ -33,15 +33,15 @@ def _view(profile: config.Profile, current: str | None) -> dict[str, Any]:
     `db` never shows a password (one left in an old config file is masked);
     `db_password` says where it is kept: "keyring", or null (none, or libpq's own).
     """
-    if profile.db is None:
-        from licensectl.safe_text import printable as redact_url  # nothing to redact
-    else:
+    db = None
+    if profile.db is not None:
         from licensectl.store.url import redact_url
 
+        db = redact_url(profile.db)
     return {
         "name": profile.name,
         "kind": profile.kind,
-        "db": redact_url(profile.db) if profile.db is not None else None,
+        "db": db,
         "url": profile.url,
         "ca_bundle": profile.ca_bundle,
         "partner": profile.partner,
