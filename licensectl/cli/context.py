@@ -69,22 +69,25 @@ class Application:
         kept in the OS keyring for the profile (none when the keyring cannot be used: the
         server's refusal then says to log in). No database code is imported here.
         """
-        from licensectl import config
-        from licensectl.remote import RemoteSettings
-
         if self.db is not None:
             if self.url is not None:
                 raise UsageError("give --db (a local store) or --url (a server), not both")
             return None
         if self.url is not None:
+            from licensectl.remote import RemoteSettings
+
             return RemoteSettings.from_env(
                 self.url,
                 token=token or os.environ.get(ENV_TOKEN) or None,
                 ca_bundle=self.ca_bundle,
             )
+        from licensectl import config
+
         profile = config.get_profile(self.profile)
         if profile is None or not profile.url:
             return None
+        from licensectl.remote import RemoteSettings
+
         return RemoteSettings.from_env(
             profile.url,
             token=token or os.environ.get(ENV_TOKEN) or kept_token(profile.name),

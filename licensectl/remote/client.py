@@ -412,8 +412,9 @@ class RemoteBackend:
                 "version cannot read: is it a licensectl server of the same version?"
             ) from None
 
-    def _all_pages(self, op: str, result: Any, page: Page, **fields: Any) -> Any:
+    def _all_pages(self, op: str, result: Any, page: Page | None, **fields: Any) -> Any:
         """One page as asked; or, for `limit=None` (all), every page followed."""
+        page = page if page is not None else Page()
         if page.limit is not None:
             return self.call(op, result, page=page, **fields)
         first = self.call(op, result, page=Page(after=page.after), **fields)
@@ -460,7 +461,7 @@ class RemoteBackend:
         result: CustomerPublic = self.call("customer_add", CustomerPublic, request)
         return result
 
-    def customer_list(self, *, partner: str | None = None, page: Page = Page()) -> CustomerPage:
+    def customer_list(self, *, partner: str | None = None, page: Page | None = None) -> CustomerPage:
         result: CustomerPage = self._all_pages("customer_list", CustomerPage, page, partner=partner)
         return result
 
@@ -484,7 +485,7 @@ class RemoteBackend:
         result: LicensePublic = self.call("license_add", LicensePublic, request)
         return result
 
-    def license_list(self, filters: LicenseFilter, *, page: Page = Page()) -> LicensePage:
+    def license_list(self, filters: LicenseFilter, *, page: Page | None = None) -> LicensePage:
         result: LicensePage = self._all_pages("license_list", LicensePage, page, filters=filters)
         return result
 
@@ -500,13 +501,13 @@ class RemoteBackend:
         result: TransferResult = self.call("transfer", TransferResult, request)
         return result
 
-    def search_customers(self, text: str, *, page: Page = Page()) -> CustomerSearchPage:
+    def search_customers(self, text: str, *, page: Page | None = None) -> CustomerSearchPage:
         result: CustomerSearchPage = self._all_pages(
             "search_customers", CustomerSearchPage, page, q=text
         )
         return result
 
-    def search_po(self, text: str, *, exact: bool = False, page: Page = Page()) -> LicensePage:
+    def search_po(self, text: str, *, exact: bool = False, page: Page | None = None) -> LicensePage:
         result: LicensePage = self._all_pages("search_po", LicensePage, page, q=text, exact=exact)
         return result
 
