@@ -88,7 +88,8 @@ def main() -> None:
         secure = start_server(store, home, tls=tls, env=env)
         try:
             cases = [
-                ("license show, http loopback", [*lctl, "--url", plain.base, "license", "show", lid]),
+                ("license show, http loopback", [*lctl, "--url", plain.base, "license", "show",
+                                                 lid]),
                 ("license show, https + CA", [*lctl, "--url", secure.base, "--ca-bundle",
                                               str(tls.ca_file), "license", "show", lid]),
             ]  # fmt: skip

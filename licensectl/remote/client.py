@@ -461,7 +461,9 @@ class RemoteBackend:
         result: CustomerPublic = self.call("customer_add", CustomerPublic, request)
         return result
 
-    def customer_list(self, *, partner: str | None = None, page: Page | None = None) -> CustomerPage:
+    def customer_list(
+        self, *, partner: str | None = None, page: Page | None = None
+    ) -> CustomerPage:
         result: CustomerPage = self._all_pages("customer_list", CustomerPage, page, partner=partner)
         return result
 
