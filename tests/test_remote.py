@@ -177,6 +177,8 @@ def test_a_server_that_is_down_is_exit_6_naming_the_url() -> None:
     cli = TokenCli(db=None, url=url, token="lctl_" + "x" * 43, LICENSECTL_RETRIES="1")
     error = cli.fails(6, "license", "list")
     assert url in error.stderr and "lctl_" not in error.stderr
+    debug = cli.run("--debug", "license", "list")
+    assert debug.exit_code == 6 and "lctl_" not in debug.stdout + debug.stderr
 
 
 class DropFirstAnswer:
@@ -352,6 +354,26 @@ def test_logout_forgets_and_revokes_the_token(
     assert memory_keyring.entries == {}
     assert "licensectl login" in as_token(target, secret).fails(5, "partner", "list").stderr
     assert "not logged in" in cli.ok("logout").stderr
+    # profile remove forgets a remote profile's token too.
+    cli.ok("login", "--with-token", input=target.token)
+    assert memory_keyring.entries
+    cli.ok("profile", "remove", "portal")
+    assert memory_keyring.entries == {}
+
+
+def test_login_asks_on_a_terminal_without_echo(
+    target: HttpTarget, memory_keyring: MemoryKeyring
+) -> None:
+    from licensectl.cli.output import Environment
+
+    cli = Cli(db=None)
+    cli.ok("profile", "add", "portal", "--url", target.base)
+    tty = Environment(stdin_isatty=True, stdout_isatty=True, stderr_isatty=True)
+    result = cli.run("login", input=target.token + "\n", obj=tty)
+    assert result.exit_code == 0, result.stderr
+    assert "API token" in result.stderr
+    assert target.token not in result.stdout + result.stderr
+    assert memory_keyring.entries == {("licensectl", "portal"): target.token}
 
 
 def test_licensectl_token_wins_over_the_keyring(
