@@ -31,6 +31,7 @@ import json
 import os
 import re
 import ssl
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -223,22 +224,34 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _load_httpx() -> Any:
+    """httpx, without its command-line tool: `httpx/__init__` imports `httpx._main` if it
+    can, which pulls in click, rich.progress and pygments (a tenth of a remote command's
+    start-up) for a `main` licensectl never calls. Marking it absent makes httpx take its
+    own fallback for a missing CLI extra."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    import httpx
+
+    return httpx
+
+
 class RemoteBackend:
     """The Backend protocol over HTTP: one route of contract/api.py per operation."""
 
     def __init__(self, settings: RemoteSettings) -> None:
-        import httpx
+        http_lib = _load_httpx()
 
         self.settings = settings
         self.url = settings.url
         headers = {"User-Agent": f"licensectl/{__version__}", "Accept": "application/json"}
         if settings.token:
             headers["Authorization"] = f"Bearer {settings.token}"
-        self._http = httpx.Client(
+        self._http: httpx.Client = http_lib.Client(
             base_url=settings.url,
             headers=headers,
             verify=self._tls_context(),
-            timeout=httpx.Timeout(
+            timeout=http_lib.Timeout(
                 settings.read_timeout,
                 connect=settings.connect_timeout,
                 pool=settings.connect_timeout,
