@@ -69,20 +69,6 @@ from licensectl.contract.models import (
     TokenPublic,
     TransferResult,
 )
-from licensectl.contract.requests import (
-    Activate,
-    CustomerAdd,
-    CustomerEmail,
-    EidLogin,
-    ImportOptions,
-    LicenseAdd,
-    LicenseFilter,
-    Page,
-    PartnerAdd,
-    Return,
-    TokenCreate,
-    Transfer,
-)
 from licensectl.errors import (
     AuthError,
     LicensectlError,
@@ -95,6 +81,21 @@ from licensectl.errors import (
 if TYPE_CHECKING:
     import httpx
     from pydantic import BaseModel
+
+    from licensectl.contract.requests import (
+        Activate,
+        CustomerAdd,
+        CustomerEmail,
+        EidLogin,
+        ImportOptions,
+        LicenseAdd,
+        LicenseFilter,
+        Page,
+        PartnerAdd,
+        Return,
+        TokenCreate,
+        Transfer,
+    )
 
 ENV_CONNECT_TIMEOUT: Final = "LICENSECTL_CONNECT_TIMEOUT"
 ENV_READ_TIMEOUT: Final = "LICENSECTL_READ_TIMEOUT"
@@ -427,6 +428,8 @@ class RemoteBackend:
 
     def _all_pages(self, op: str, result: Any, page: Page | None, **fields: Any) -> Any:
         """One page as asked; or, for `limit=None` (all), every page followed."""
+        from licensectl.contract.requests import Page
+
         page = page if page is not None else Page()
         if page.limit is not None:
             return self.call(op, result, page=page, **fields)
