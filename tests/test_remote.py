@@ -462,3 +462,23 @@ def test_the_remote_path_imports_no_database_stack(target: HttpTarget) -> None:
     report = json.loads(result.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "heavy": []}
     assert json.loads(result.stdout)["license_id"] == lic
+
+
+def test_the_remote_backend_is_the_route_table_and_the_protocol() -> None:
+    """Every operation of the Backend protocol is a method of RemoteBackend with the same
+    parameters; every operation of the route table is one of them, and those without a
+    route are the store-side ones (refused remotely), the PEM (read from keys_list) and
+    close. A new route or operation without its client method fails here."""
+    import inspect
+
+    from licensectl.contract.api import ROUTES, STORE_SIDE_ONLY
+    from licensectl.contract.protocol import Backend
+    from licensectl.remote import RemoteBackend
+
+    ops = {name for name in vars(Backend) if not name.startswith("_")}
+    assert set(ROUTES) <= ops
+    assert ops - set(ROUTES) == set(STORE_SIDE_ONLY) | {"keys_public_pem", "close"}
+    for op in ops:
+        ours = inspect.signature(getattr(RemoteBackend, op))
+        theirs = inspect.signature(getattr(Backend, op))
+        assert list(ours.parameters) == list(theirs.parameters), op
