@@ -181,6 +181,22 @@ def test_a_server_that_is_down_is_exit_6_naming_the_url() -> None:
     assert debug.exit_code == 6 and "lctl_" not in debug.stdout + debug.stderr
 
 
+def test_a_server_that_does_not_answer_times_out_with_exit_6() -> None:
+    """A listening socket that never answers: the read timeout (settable) ends it."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        cli = TokenCli(
+            db=None, url=url, token="lctl_x", LICENSECTL_READ_TIMEOUT="0.3", LICENSECTL_RETRIES="1"
+        )
+        error = cli.fails(6, "partner", "list")
+        assert url in error.stderr and "0.3 s" in error.stderr
+        assert "LICENSECTL_READ_TIMEOUT" in error.stderr
+    for bad in ("LICENSECTL_READ_TIMEOUT", "LICENSECTL_CONNECT_TIMEOUT", "LICENSECTL_RETRIES"):
+        TokenCli(db=None, url=url, token="lctl_x", **{bad: "soon"}).fails(2, "partner", "list")
+
+
 class DropFirstAnswer:
     """A loopback TCP proxy that forwards every request, but drops the server's answer
     to the first write (POST) and cuts that connection: the write was applied, the
