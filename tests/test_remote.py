@@ -271,6 +271,55 @@ def test_a_retried_write_whose_answer_was_lost_applies_once(target: HttpTarget) 
     assert [c["customer_id"] for c in customers] == [added]
 
 
+class Busy503First(DropFirstAnswer):
+    """Answers the first request 503 (store unavailable), then forwards everything."""
+
+    def __init__(self, upstream_port: int) -> None:
+        super().__init__(upstream_port)
+        self.dropped = 1  # never drop an answer
+        self.busy = 0
+
+    def _serve(self, client: socket.socket) -> None:
+        if self.busy:
+            super()._serve(client)
+            return
+        self.busy += 1
+        with contextlib.suppress(OSError):
+            while b"\r\n\r\n" not in client.recv(65536):
+                pass
+            body = json.dumps(
+                {"error": {"message": "the store is busy", "kind": "store_unavailable",
+                           "exit_code": 6, "field": None}}
+            ).encode()  # fmt: skip
+            client.sendall(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                b"Connection: close\r\nContent-Length: "
+                + str(len(body)).encode()
+                + b"\r\n\r\n"
+                + body
+            )
+        client.close()
+
+
+def test_a_503_is_retried_and_without_retries_names_the_server(target: HttpTarget) -> None:
+    port = int(target.base.rsplit(":", 1)[1])
+    front = Busy503First(port)
+    try:
+        url = f"http://127.0.0.1:{front.port}"
+        assert TokenCli(db=None, url=url, token=target.token).json("partner", "list") == []
+        assert front.busy == 1
+    finally:
+        front.close()
+    once = Busy503First(port)
+    try:
+        url = f"http://127.0.0.1:{once.port}"
+        cli = TokenCli(db=None, url=url, token=target.token, LICENSECTL_RETRIES="0")
+        error = cli.fails(6, "partner", "list")
+        assert "the store is busy" in error.stderr and url in error.stderr
+    finally:
+        once.close()
+
+
 def test_tls_is_verified_against_the_ca_bundle(target: HttpTarget, tmp_path: Path) -> None:
     tls = make_tls(tmp_path)
     shutil.copyfile(target.template, tmp_path / "tls.db")
