@@ -171,6 +171,9 @@ UNBOUNDED = {
     # A number of days only ever becomes a date, clamped: days beyond the calendar mean
     # "all maintenance in use" (decided with the option; test_activation_cli).
     "--expiring-within",
+    # The service bounds a token's lifetime (1 to 3,650 days) before any date arithmetic,
+    # one check for the CLI and the API (test_token_cli).
+    "--expires-in",
 }
 
 
