@@ -131,10 +131,10 @@ _KEYS: Final = (
 _TIMES: Final = (
     ("partner", "created_at"),
     ("customer", "created_at"),
-_SQLITE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d(\.\d{6})?)?")
+    ("license", "created_at"),
     ("event", "at"),
 )
-_SQLITE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?")
+_SQLITE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d(\.\d{6})?)?")
 
 
 def _values(s: Session) -> _Check:
