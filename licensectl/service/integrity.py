@@ -6,8 +6,9 @@ log (its guards are in place, its hash chain unbroken: store/audit.py), the stor
 constraint guards (enum values, UUIDs, name and PO keys, times), then the invariants
 docs/domain.md puts on licenses, which no constraint expresses: lineage, transfer
 quantities, active copies and status. Each check runs on its own: one that cannot read a
-damaged part of the store fails with the database's error, and the others still run. Licenses are read in one streaming query, so the
-check runs in constant memory on any size of store.
+damaged part of the store fails with the database's error, and the others still run.
+Licenses are read in one streaming query, so the check runs in constant memory on any
+size of store.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Final
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from licensectl import domain
 from licensectl.contract.models import CheckResult, StoreCheckReport
@@ -65,6 +66,8 @@ def check_store(s: Session, store: Store) -> StoreCheckReport:
         checks += _guarded(s, "sqlite foreign_key_check", _sqlite_foreign_keys)
     checks += _guarded(s, "audit log: append-only guards present", _audit_guards)
     checks += _guarded(s, "audit log: hash chain unbroken", _audit_chain)
+    if store.is_sqlite:
+        checks += _guarded(s, "schema: tables and columns as licensectl made them", _sqlite_schema)
     checks += _guarded(s, "values: every stored value is one licensectl writes", _values)
     checks += _guarded(s, "lineage: every parent_id names a license", _lineage)
     checks += _guarded(
@@ -170,6 +173,47 @@ def _is_uuid(value: object) -> bool:
         return str(uuid.UUID(str(value))) == value
     except ValueError:
         return False
+
+
+def _sqlite_schema(s: Session) -> _Check:
+    """Every table of the models, with their columns' names, declared types, NOT NULL and
+    primary keys: the schema's text is bytes in the file like any row."""
+    check = _Check("schema: tables and columns as licensectl made them")
+    conn = s.connection()
+    from licensectl.store.gate import schema_seal
+
+    sealed = conn.exec_driver_sql("PRAGMA user_version").scalar()
+    if sealed != schema_seal(conn):
+        check.fail(
+            "the schema (sqlite_master) differs from the one licensectl last wrote: "
+            "a table, index or trigger was changed outside licensectl, or the file is damaged"
+        )
+    for table in SQLModel.metadata.sorted_tables:
+        found = [
+            (name, str(kind).upper(), bool(notnull), bool(pk))
+            for _, name, kind, notnull, _, pk in conn.exec_driver_sql(
+                f"PRAGMA table_info({table.name})"
+            )
+        ]
+        expected = [
+            (
+                c.name,
+                str(c.type.compile(dialect=conn.dialect)).upper(),
+                not c.nullable and not c.primary_key,
+                c.primary_key,
+            )
+            for c in table.columns
+        ]
+        if not found:
+            check.fail(f"table {table.name} is missing")
+            continue
+        for want in expected:
+            if want not in found and (want[0], want[1], True, want[3]) not in found:
+                have = next((f for f in found if f[0] == want[0]), None)
+                check.fail(f"table {table.name} column {want[0]}: {have or 'missing'}")
+        for extra in {f[0] for f in found} - {c.name for c in table.columns}:
+            check.fail(f"table {table.name} has a column {extra!r} licensectl does not know")
+    return check
 
 
 def _sqlite_integrity(s: Session) -> _Check:

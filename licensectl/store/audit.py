@@ -107,7 +107,7 @@ def missing_guards(conn: Connection) -> list[str]:
         for name, ddl in SQLITE_GUARDS.items():
             if name not in found:
                 problems.append(f"trigger {name} is missing")
-            elif _words(found[name]) != _words(ddl):
+            elif found[name] != ddl:
                 problems.append(f"trigger {name} is not the one licensectl made")
     elif conn.dialect.name == "postgresql":
         rows = conn.exec_driver_sql(
@@ -145,6 +145,8 @@ def at_text(at: datetime | str) -> str:
     """A time as the store keeps it (UTC, microseconds), whatever came in."""
     if isinstance(at, str):
         return at
+    if not isinstance(at, datetime):  # a damaged row: never equal to what was hashed
+        return repr(at)
     if at.tzinfo is not None:
         at = at.astimezone(UTC).replace(tzinfo=None)
     return at.strftime(AT_FORMAT)
@@ -254,22 +256,26 @@ def stored_events(conn: Connection, after: int = 0, limit: int = _CHUNK) -> list
         StoredEvent(
             id=int(r[0]),
             at=at_text(r[1]),
-            actor=r[2],
-            action=r[3],
-            license_id=r[4],
-            customer_id=r[5],
-            partner_id=r[6],
+            actor=_text(r[2]),
+            action=_text(r[3]),
+            license_id=_optional(r[4]),
+            customer_id=_optional(r[5]),
+            partner_id=r[6] if r[6] is None or isinstance(r[6], int) else repr(r[6]),  # type: ignore[arg-type]
             details=_text(r[7]),
-            hash=r[8],
+            hash=_optional(r[8]),
         )
         for r in rows
     ]
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogateescape")
-    return str(value)
+    """A stored text as it is; anything else a damaged row may hold, spelled so that it
+    never equals what was hashed."""
+    return value if isinstance(value, str) else repr(value)
+
+
+def _optional(value: Any) -> str | None:
+    return None if value is None else _text(value)
 
 
 def _stored_link(previous: str, e: StoredEvent) -> str:

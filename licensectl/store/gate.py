@@ -21,6 +21,7 @@ file's identity), so a backend made per request runs no schema query.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import threading
@@ -29,7 +30,7 @@ from enum import Enum
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect
 
 from licensectl.errors import StoreUnavailableError
 from licensectl.models import SchemaMigration
@@ -195,6 +196,20 @@ def _migrate(store: Store, shown: str) -> None:
             if version > have:
                 apply(conn)
                 session.add(SchemaMigration(version=version, name=name))
+        if store.is_sqlite:
+            session.flush()
+            conn.exec_driver_sql(f"PRAGMA user_version = {schema_seal(conn)}")
+
+
+def schema_seal(conn: Connection) -> int:
+    """A 31-bit digest of a SQLite store's schema (every table, index and trigger as
+    `sqlite_master` keeps it), kept in the file's `user_version` by every migration: the
+    schema's text is bytes in the file like any row, and `db check` compares the two."""
+    rows = conn.exec_driver_sql(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+    ).all()
+    text = "\x1e".join("\x1f".join(str(v) for v in row) for row in rows)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:4]) >> 1
 
 
 def _identity(store: Store) -> tuple[object, ...]:
