@@ -160,8 +160,14 @@ def _values(s: Session) -> _Check:
             expected = fold(value)
             if key != expected and not str(key).startswith(expected + " #"):
                 check.fail(f"{table} {value!r} has the key {key!r}; it should be {expected!r}")
+    from licensectl.store.schema import MIGRATIONS
+
+    known = {version: name for version, name, _ in MIGRATIONS}
+    for version, name in conn.exec_driver_sql("SELECT version, name FROM schema_migration"):
+        if known.get(version) != name:
+            check.fail(f"schema_migration {version!r} is named {name!r}, not a migration")
     if conn.dialect.name == "sqlite":
-        for table, column in _TIMES:
+        for table, column in (*_TIMES, ("schema_migration", "applied_at")):
             for (value,) in conn.exec_driver_sql(f"SELECT {column} FROM {table}"):
                 if not (isinstance(value, str) and _SQLITE_TIME.fullmatch(value)):
                     check.fail(f"{table}.{column} holds {value!r}, not a time licensectl wrote")
