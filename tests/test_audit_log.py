@@ -182,11 +182,7 @@ def test_the_migration_fills_in_the_chain_of_an_older_store(
         cli.db,
         "UPDATE event SET hash = NULL",
         "DELETE FROM schema_migration WHERE version = 4",
-        *(
-            ["DROP TRIGGER event_no_truncate ON event"]
-            if pg
-            else ["DROP TRIGGER event_no_replace"]
-        ),
+        *(["DROP TRIGGER event_no_truncate ON event"] if pg else ["DROP TRIGGER event_no_replace"]),
     )
     from licensectl.store import gate
 
@@ -199,8 +195,7 @@ def test_the_migration_fills_in_the_chain_of_an_older_store(
 def test_an_import_chains_its_events(cli: Cli) -> None:
     cli.ok("partner", "add", "Acme")
     lines = "".join(
-        f"Acme,PO-{n},1,capacity,10,2,,{'Site ' + str(n % 3) if n % 2 else ''}\n"
-        for n in range(40)
+        f"Acme,PO-{n},1,capacity,10,2,,{'Site ' + str(n % 3) if n % 2 else ''}\n" for n in range(40)
     )
     header = "partner,purchase_order,po_line,type,devices,quantity,term_months,customer\n"
     assert cli.json("import", "-", input=header + lines)["created"] == 40

@@ -8,7 +8,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import Cli, assert_one_error_line
 from sqlalchemy import Engine, create_engine, event, text
 
