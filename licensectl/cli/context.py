@@ -45,8 +45,12 @@ class Application:
             if not self.debug:
                 quiet_library_logs()
             profile = None if self.db is not None else config.get_profile(self.profile)
+            url = self.store_url()
             self._backend = LocalBackend.open(
-                self.store_url(), default_partner=profile.partner if profile else None
+                url,
+                # Only the embedded default store is created on first use (store/gate.py).
+                embedded=url == config.default_db_url(),
+                default_partner=profile.partner if profile else None,
             )
         return self._backend
 
