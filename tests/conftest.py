@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -96,8 +97,14 @@ def _pg_admin_url() -> str:
     return PG_URL.replace("postgresql+psycopg://", "postgresql://")
 
 
-def create_pg_database(prefix: str = "licensectl_test", *, template: str | None = None) -> str:
-    """A new PostgreSQL database (a copy of `template`'s when given); returns its URL."""
+def create_pg_database(
+    prefix: str = "licensectl_test", *, template: str | None = None, empty: bool = False
+) -> str:
+    """A new PostgreSQL database (a copy of `template`'s when given); returns its URL.
+
+    Without a template it is made a licensectl store, as `licensectl db upgrade` would
+    (licensectl initialises an existing database only when asked), unless `empty`.
+    """
     import psycopg
 
     assert PG_URL is not None
@@ -106,7 +113,17 @@ def create_pg_database(prefix: str = "licensectl_test", *, template: str | None 
     with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"{copy}')
     base = PG_URL.rsplit("/", 1)[0] if PG_URL.count("/") > 2 else PG_URL
-    return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://")
+    url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://")
+    if template is None and not empty:
+        from licensectl.store.engine import Store
+        from licensectl.store.gate import Access, prepare
+
+        store = Store(url)
+        try:
+            prepare(store, Access.INITIALISE)
+        finally:
+            store.dispose()
+    return url
 
 
 def drop_pg_database(url: str) -> None:
@@ -127,6 +144,36 @@ def pg_database() -> Iterator[str]:
         yield url
     finally:
         drop_pg_database(url)
+
+
+@pytest.fixture
+def empty_pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database with no tables at all, dropped afterwards."""
+    if not PG_URL:
+        pytest.skip("set LICENSECTL_TEST_PG_URL to run the PostgreSQL tests")
+    url = create_pg_database(empty=True)
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty licensectl store, as `licensectl db upgrade` leaves a new file, made once."""
+    from licensectl.store.engine import Store
+    from licensectl.store.gate import Access, prepare
+    from licensectl.store.url import sqlite_url
+
+    path = tmp_path_factory.mktemp("template") / "store.db"
+    store = Store(sqlite_url(path))
+    try:
+        prepare(store, Access.INITIALISE)
+    finally:
+        store.dispose()
+    with sqlite3.connect(path) as conn:  # one file, nothing in a WAL beside it
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
 
 
 @dataclass
@@ -151,7 +198,9 @@ class HttpTarget:
 
 
 @pytest.fixture(scope="session")
-def http_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpTarget]:
+def http_target(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[HttpTarget]:
     import logging
 
     import uvicorn
@@ -165,9 +214,12 @@ def http_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpTarget
 
     folder = tmp_path_factory.mktemp("http-target")
     template = folder / "template.db"
+    shutil.copyfile(sqlite_template, template)
     backend = LocalBackend.open(sqlite_url(template))
     token = backend.token_create(TokenCreate(role=Role.ADMIN, name="http-target")).secret
     backend.close()
+    with sqlite3.connect(template) as conn:  # one file, nothing in a WAL beside it
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     spare = folder / "spare.db"
     shutil.copyfile(template, spare)
     store = Store(sqlite_url(spare))
@@ -224,8 +276,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ]
 )
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty licensectl store on each engine (a read never creates one: docs/cli.md);
+    for http, the SQLite store the http target serves to this test."""
     if request.param == "sqlite":
-        yield str(tmp_path / "store.db")
+        path = tmp_path / "store.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield str(path)
     elif request.param == "postgres":
         yield str(request.getfixturevalue("pg_database"))
     else:
