@@ -402,6 +402,9 @@ def test_login_keeps_the_token_in_the_keyring_only(
     assert debug.exit_code == 5 and target.token not in debug.stdout + debug.stderr
     # A wrong token is refused before anything is kept.
     cli.fails(5, "login", "--with-token", input="lctl_wrong\n")
+    refused = cli.run("--debug", "login", "--with-token", input="lctl_wrong_secret\n")
+    assert refused.exit_code == 5 and "Traceback" in refused.stderr
+    assert "lctl_wrong_secret" not in refused.stdout + refused.stderr
     assert memory_keyring.entries == {("licensectl", "portal"): target.token}
 
 
