@@ -61,6 +61,13 @@ _SIDECARS = ("-journal", "-wal", "-shm")
 # --- licensectl's own files ---------------------------------------------------------
 
 
+def temporary_target(name: str) -> str | None:
+    """The name a file being written (`.NAME.PID.RANDOM.tmp`) will take, or None when
+    `name` is not one of this module's temporary files."""
+    found = _TEMP.match(name)
+    return found.group("name") if found is not None and not found.group("side") else None
+
+
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write one of our own files via a temporary file created with its final mode.
 

@@ -46,7 +46,7 @@ from licensectl.activation import (
     public_key_pem,
 )
 from licensectl.errors import InvalidDataError, NotFoundError, StoreUnavailableError
-from licensectl.fileio import write_atomic
+from licensectl.fileio import temporary_target, write_atomic
 
 if sys.platform != "win32":
     import fcntl
@@ -61,7 +61,6 @@ KEY_DIR_ENV = "LICENSECTL_KEY_DIR"
 _KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 _PRIVATE_RE = re.compile(r"^([0-9a-f]{16})\.pem$")
 _KEY_FILE_RE = re.compile(r"^([0-9a-f]{16})\.(pem|pub\.pem|json)$")
-_TEMP_RE = re.compile(r"^\.(.+)\.[0-9a-f]{16}\.tmp$")
 _FIXED_FILES = frozenset({"active", ".lock"})
 _LAYOUT = "<key id>.pem, <key id>.pub.pem, <key id>.json, active and .lock"
 # POSIX permission bits mean nothing on Windows; there the user profile's ACLs protect us.
@@ -248,8 +247,9 @@ class KeyStore:
     def _audit_entry(self, path: Path, st: os.stat_result) -> str:
         """Check one directory entry; returns its kind ('pem', 'pub.pem', 'json', 'other')."""
         name = path.name
-        temp = _TEMP_RE.match(name)
-        target = temp.group(1) if temp else name
+        # A file another process is writing right now (fileio's temporary names).
+        temp = temporary_target(name)
+        target = temp or name
         key_file = _KEY_FILE_RE.match(target)
         if key_file is None and target not in _FIXED_FILES:
             raise KeyStoreError(
@@ -283,7 +283,7 @@ class KeyStore:
                     f"{path} in the key directory is writable by other users (mode "
                     f"{_mode(st.st_mode)}); run: chmod go-w {path}"
                 )
-        return "tmp" if temp else kind
+        return "tmp" if temp is not None else kind
 
     @contextmanager
     def _os_errors(self) -> Iterator[None]:

@@ -291,7 +291,12 @@ def test_files_being_written_are_tolerated(portal: dict[str, Path]) -> None:
     # fileio.write_atomic's temporary files: another process may be rotating right now.
     key_dir = portal["key_dir"]
     key_id = _key_id(key_dir)
-    for name in (".active.0123456789abcdef.tmp", f".{key_id}.pem.fedcba9876543210.tmp"):
+    # fileio's names: .NAME.PID.RANDOM.tmp (a PID in it made the first-key race fail).
+    for name in (
+        ".active.4242.0123456789abcdef.tmp",
+        f".{key_id}.pem.4242.fedcba9876543210.tmp",
+        f".{key_id}.json.31337.00112233aabbccdd.tmp",
+    ):
         (key_dir / name).write_text("partial")
         (key_dir / name).chmod(0o600)
     DEVICE.ok("smartserver", "verify", str(portal["response"]))
