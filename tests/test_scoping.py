@@ -24,12 +24,18 @@ from licensectl.contract.requests import (
     Activate,
     CustomerAdd,
     CustomerEmail,
+    CustomerNote,
+    CustomerRemove,
+    CustomerRename,
     EidLogin,
     ImportOptions,
     LicenseAdd,
     LicenseFilter,
+    LicenseNote,
+    LicenseVoid,
     Page,
     PartnerAdd,
+    PartnerRename,
     Return,
     TokenCreate,
     Transfer,
@@ -256,6 +262,81 @@ CASES: list[Case] = [
             CustomerEmail(customer=w["B-One"], email="nobody@example.com")
         ),
         every(3),
+    ),
+    Case(
+        "partner_rename",
+        lambda b, w, r: b.partner_rename(PartnerRename(partner="Acme", name="Acme")),
+        codes(0, 5, 5),
+    ),
+    Case(
+        "partner_rename (other partner)",
+        lambda b, w, r: b.partner_rename(PartnerRename(partner="Beta", name="Beta")),
+        codes(0, 3, 3),
+    ),
+    Case(
+        "customer_rename",
+        lambda b, w, r: b.customer_rename(CustomerRename(customer=w["A-One"], name="A-One")),
+        codes(0, 0, 5),
+    ),
+    Case(
+        "customer_rename (other partner)",
+        lambda b, w, r: b.customer_rename(CustomerRename(customer="B-One", name="B-One")),
+        codes(0, 3, 3),
+    ),
+    Case(
+        "customer_note",
+        lambda b, w, r: b.customer_note(CustomerNote(customer="A-One", note=f"by {r}")),
+        codes(0, 0, 5),
+    ),
+    Case(
+        "customer_note (sibling)",
+        lambda b, w, r: b.customer_note(CustomerNote(customer=w["A-Two"], note=f"by {r}")),
+        codes(0, 0, 3),
+    ),
+    Case(
+        "customer_note (other partner)",
+        lambda b, w, r: b.customer_note(CustomerNote(customer=w["B-One"], note=f"by {r}")),
+        codes(0, 3, 3),
+    ),
+    Case(
+        "customer_remove",
+        lambda b, w, r: b.customer_remove(CustomerRemove(customer=w["A-One"])),
+        codes(4, 4, 5),  # it holds licenses
+    ),
+    Case(
+        "customer_remove (other partner)",
+        lambda b, w, r: b.customer_remove(CustomerRemove(customer=w["B-One"])),
+        codes(4, 3, 3),
+    ),
+    Case(
+        "license_note",
+        lambda b, w, r: b.license_note(LicenseNote(license_id=w["cap-A1-admin"], note=r)),
+        codes(0, 0, 5),
+    ),
+    Case(
+        "license_note (inventory)",
+        lambda b, w, r: b.license_note(LicenseNote(license_id=w["inv-A-admin"], note=r)),
+        codes(0, 0, 3),
+    ),
+    Case(
+        "license_note (other partner)",
+        lambda b, w, r: b.license_note(LicenseNote(license_id=w["cap-B1"], note=r)),
+        codes(0, 3, 3),
+    ),
+    Case(
+        "license_void",
+        lambda b, w, r: b.license_void(LicenseVoid(license_id=w[f"inv-A-{r}"], reason="x")),
+        codes(0, 5, 3),  # voiding undoes a purchase: the admin's, as adding one is
+    ),
+    Case(
+        "license_void (activated)",
+        lambda b, w, r: b.license_void(LicenseVoid(license_id=w["cap-A1-admin"], reason="x")),
+        codes(4, 5, 5),
+    ),
+    Case(
+        "license_void (other partner)",
+        lambda b, w, r: b.license_void(LicenseVoid(license_id=w["inv-B"], reason="x")),
+        codes(0, 3, 3),
     ),
     Case(
         "license_add",

@@ -28,6 +28,11 @@ FIELDS: Final[dict[str, Doc]] = {
     "emails": Doc("Contact email, usable as a customer login (repeatable)."),
     "customer": Doc("Customer ID or name."),
     "contact": Doc("Email address."),
+    "partner_current": Doc("The partner's current name."),
+    "new_partner_name": Doc("The partner's new name (unique, any case)."),
+    "new_customer_name": Doc("The account's new name (unique within its partner)."),
+    "set_note": Doc("The new note; empty clears it."),
+    "void_reason": Doc("Why the license is void, e.g. 'wrong PO line' (kept in its history)."),
     # licenses
     "purchase_order": Doc("Purchase order number."),
     "type": Doc("License type: capacity, maintenance or core."),

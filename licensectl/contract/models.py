@@ -51,6 +51,7 @@ class CustomerPublic(Public):
     name: str
     partner: str
     emails: list[str]
+    note: str | None = None
     created_at: UtcDateTime
 
 

@@ -47,12 +47,18 @@ from licensectl.contract.requests import (
     Activate,
     CustomerAdd,
     CustomerEmail,
+    CustomerNote,
+    CustomerRemove,
+    CustomerRename,
     EidLogin,
     ImportOptions,
     LicenseAdd,
     LicenseFilter,
+    LicenseNote,
+    LicenseVoid,
     Page,
     PartnerAdd,
+    PartnerRename,
     Return,
     TokenCreate,
     Transfer,
@@ -82,6 +88,19 @@ class Backend(Protocol):
     def customer_show(self, customer: str, *, partner: str | None = None) -> CustomerDetail: ...
     def customer_email_add(self, request: CustomerEmail) -> CustomerPublic: ...
     def customer_email_remove(self, request: CustomerEmail) -> CustomerPublic: ...
+
+    # --- fixing mistakes (each writes an event with the old and new value) -------
+    def partner_rename(self, request: PartnerRename) -> PartnerPublic: ...
+    def customer_rename(self, request: CustomerRename) -> CustomerPublic: ...
+    def customer_note(self, request: CustomerNote) -> CustomerPublic: ...
+    def customer_remove(self, request: CustomerRemove) -> CustomerPublic:
+        """Remove an account that never held a license; answers it as it was."""
+        ...
+
+    def license_note(self, request: LicenseNote) -> LicensePublic: ...
+    def license_void(self, request: LicenseVoid) -> LicensePublic:
+        """Void a license never transferred or activated: kept, read-only, its PO line free."""
+        ...
 
     # --- licenses ---------------------------------------------------------------
     def license_add(self, request: LicenseAdd) -> LicensePublic: ...

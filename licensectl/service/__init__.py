@@ -10,6 +10,7 @@ from licensectl.service.accounts import AccountOps
 from licensectl.service.activation import ActivationOps
 from licensectl.service.base import local_operator
 from licensectl.service.batch import BatchOps
+from licensectl.service.corrections import CorrectionOps
 from licensectl.service.exporting import ExportOps
 from licensectl.service.importing import ImportOps
 from licensectl.service.licenses import LicenseOps
@@ -19,6 +20,7 @@ from licensectl.service.transfer import TransferOps
 
 class LocalBackend(
     AccountOps,
+    CorrectionOps,
     LicenseOps,
     TransferOps,
     ActivationOps,

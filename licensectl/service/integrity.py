@@ -184,6 +184,11 @@ def _licenses(s: Session) -> list[_Check]:
             )
         if not 0 <= active <= quantity:
             activations.fail(f"license {lid} counts {active} active copies of {quantity}")
+        if current is LicenseStatus.VOID:
+            # Void: withdrawn before it was ever transferred or activated.
+            if children or active:
+                status.fail(f"license {lid} is void but was transferred or holds copies")
+            continue
         expected = domain.license_status(transferred=bool(children), active_copies=active)
         if current is not expected:
             status.fail(f"license {lid} is {current.value}; it should be {expected.value}")

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from licensectl import domain
 from licensectl.contract.models import LicensePage
 from licensectl.contract.requests import LicenseFilter, Page
-from licensectl.domain import Inventory
+from licensectl.domain import Inventory, LicenseStatus
 from licensectl.errors import NotFoundError, UsageError
 from licensectl.models import Activation, Customer, Event, License, Partner
 from licensectl.service.base import BaseBackend, Scope
@@ -137,6 +137,9 @@ class Lookups(BaseBackend):
             stmt = stmt.where(col(License.customer_pk).is_not(None))
         if filters.status is not None:
             stmt = stmt.where(License.status == filters.status)
+        else:
+            # Void licenses were mistakes: listed only when asked for (`--status void`).
+            stmt = stmt.where(License.status != LicenseStatus.VOID)
         if filters.type is not None:
             stmt = stmt.where(License.type == filters.type)
         if filters.expiring_within is not None:
