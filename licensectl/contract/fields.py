@@ -26,7 +26,7 @@ FIELDS: Final[dict[str, Doc]] = {
     "customer_name": Doc("Account name, e.g. P2022-0208 (unique within its partner)."),
     "partner": Doc("Partner name (optional when the store has one partner)."),
     "emails": Doc("Contact email, usable as a customer login (repeatable)."),
-    "customer": Doc("Customer ID or name."),
+    "customer": Doc("Customer ID (or a unique prefix of 8+ hex digits) or name."),
     "contact": Doc("Email address."),
     "partner_current": Doc("The partner's current name."),
     "new_partner_name": Doc("The partner's new name (unique, any case)."),
@@ -42,8 +42,11 @@ FIELDS: Final[dict[str, Doc]] = {
     "term_months": Doc("Maintenance term in months: 12 or 36 (maintenance only)."),
     "note": Doc("Free-text note."),
     # transfer
-    "license_id": Doc("License ID."),
-    "to": Doc("Receiving customer: Customer ID, or a name among the license's partner's."),
+    "license_id": Doc("License ID, or a unique prefix of it (8+ hex digits)."),
+    "to": Doc(
+        "Receiving customer: Customer ID (or a unique prefix), or a name among the license's "
+        "partner's."
+    ),
     "transfer_quantity": Doc("Copies to move (default all); the rest stay with the sender."),
     "dry_run": Doc("Show the result; change nothing."),
     # activation
