@@ -169,7 +169,8 @@ class Event(SQLModel, table=True):
     __tablename__ = "event"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow)
+    #: Indexed for `report activity` (events since a day).
+    at: datetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(max_length=200)
     action: str = Field(max_length=64)
     license_id: str | None = Field(default=None, max_length=36, index=True)

@@ -28,6 +28,7 @@ from licensectl.cli import (
     license,
     partner,
     profile,
+    report,
     search,
     serve,
     smartserver,
@@ -391,6 +392,7 @@ app.add_typer(smartserver.app, name="smartserver")
 app.add_typer(keys.app, name="keys")
 app.add_typer(db.app, name="db")
 app.add_typer(token.app, name="token")
+app.add_typer(report.app, name="report")
 transfer.register(app)
 activate.register(app)
 bulk.register(app)

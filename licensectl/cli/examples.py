@@ -22,6 +22,22 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
         'licensectl customer note P2022-0208 ""',
     ),
     "customer remove": ("licensectl customer remove P2022-0280 --yes",),
+    "report renewals": (
+        "licensectl report renewals --within 90",
+        "licensectl report renewals --partner Acme --html renewals.html",
+    ),
+    "report coverage": (
+        "licensectl report coverage",
+        "licensectl -o csv report coverage > gaps.csv",
+    ),
+    "report inventory": (
+        "licensectl report inventory --by customer",
+        "licensectl -o json report inventory --by po --partner Acme",
+    ),
+    "report activity": (
+        "licensectl report activity --since 2026-11-01",
+        "licensectl report activity --html activity.html",
+    ),
     "license note": (f'licensectl license note {LID} "ordered for the east wing"',),
     "license void": (
         f'licensectl license void {LID} --reason "wrong PO line" --yes',

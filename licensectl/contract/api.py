@@ -92,6 +92,11 @@ ROUTES: Final[dict[str, Route]] = {
     "import_licenses": Route("POST", "/v1/imports"),
     "export_licenses": Route("GET", "/v1/exports"),
     "run_batch": Route("POST", "/v1/batches"),
+    # reports: their query models' fields as query parameters
+    "report_renewals": Route("GET", "/v1/reports/renewals"),
+    "report_coverage": Route("GET", "/v1/reports/coverage"),
+    "report_inventory": Route("GET", "/v1/reports/inventory"),
+    "report_activity": Route("GET", "/v1/reports/activity"),
     # the portal's keys and the store
     "keys_list": Route("GET", "/v1/keys/public", public=True),
     "keys_rotate": Route("POST", "/v1/keys/rotate"),

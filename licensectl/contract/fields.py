@@ -62,6 +62,11 @@ FIELDS: Final[dict[str, Doc]] = {
     "expiring_within": Doc("Maintenance expiring within this many days."),
     "limit": Doc("At most this many rows.", DEFAULT_LIMIT),
     "after": Doc("Only rows after this ID: the next page."),
+    # reports
+    "within_days": Doc("Maintenance expiring within this many days.", 90),
+    "report_partner": Doc("Only this partner's."),
+    "inventory_by": Doc("Group by customer, po or type.", "type"),
+    "since": Doc("Events from this day on (YYYY-MM-DD; default: 30 days ago)."),
     # tokens
     "token_role": Doc("What the token may do: admin, partner or customer."),
     "token_partner": Doc("The partner a partner or customer token is scoped to."),

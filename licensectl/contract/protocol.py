@@ -22,12 +22,15 @@ from typing import Protocol
 
 from licensectl.contract.models import (
     ActivationPublic,
+    ActivityReport,
     BatchResult,
+    CoverageReport,
     CustomerDetail,
     CustomerPage,
     CustomerPublic,
     CustomerSearchPage,
     ImportSummary,
+    InventoryReport,
     KeyPublic,
     LicenseDetail,
     LicenseHistory,
@@ -35,6 +38,7 @@ from licensectl.contract.models import (
     LicensePublic,
     PartnerPublic,
     Principal,
+    RenewalsReport,
     SmartServerPublic,
     StoreBackup,
     StoreCheckReport,
@@ -45,6 +49,8 @@ from licensectl.contract.models import (
 )
 from licensectl.contract.requests import (
     Activate,
+    ActivityQuery,
+    CoverageQuery,
     CustomerAdd,
     CustomerEmail,
     CustomerNote,
@@ -52,6 +58,7 @@ from licensectl.contract.requests import (
     CustomerRename,
     EidLogin,
     ImportOptions,
+    InventoryQuery,
     LicenseAdd,
     LicenseFilter,
     LicenseNote,
@@ -59,6 +66,7 @@ from licensectl.contract.requests import (
     Page,
     PartnerAdd,
     PartnerRename,
+    RenewalsQuery,
     Return,
     TokenCreate,
     Transfer,
@@ -137,6 +145,12 @@ class Backend(Protocol):
         only that failure's result is yielded.
         """
         ...
+
+    # --- reports (SQL aggregates, within the principal's scope) ------------------
+    def report_renewals(self, query: RenewalsQuery) -> RenewalsReport: ...
+    def report_coverage(self, query: CoverageQuery) -> CoverageReport: ...
+    def report_inventory(self, query: InventoryQuery) -> InventoryReport: ...
+    def report_activity(self, query: ActivityQuery) -> ActivityReport: ...
 
     # --- the portal's signing keys ------------------------------------------------
     def keys_list(self) -> list[KeyPublic]: ...

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -173,6 +174,30 @@ ImportFormat = Literal["csv", "jsonl"]
 class ImportOptions(Request):
     format: ImportFormat = _field("format")
     dry_run: bool = Field(False, description=FIELDS["import_dry_run"].help)
+
+
+# --- reports ----------------------------------------------------------------------
+
+
+class RenewalsQuery(Request):
+    within_days: StrictInt = _field("within_days")
+    partner: StrictStr | None = _field("report_partner")
+
+
+class CoverageQuery(Request):
+    partner: StrictStr | None = _field("report_partner")
+
+
+InventoryBy = Literal["customer", "po", "type"]
+
+
+class InventoryQuery(Request):
+    partner: StrictStr | None = _field("report_partner")
+    by: InventoryBy = _field("inventory_by")
+
+
+class ActivityQuery(Request):
+    since: date | None = _field("since")
 
 
 # --- tokens -----------------------------------------------------------------------

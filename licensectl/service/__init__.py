@@ -14,6 +14,7 @@ from licensectl.service.corrections import CorrectionOps
 from licensectl.service.exporting import ExportOps
 from licensectl.service.importing import ImportOps
 from licensectl.service.licenses import LicenseOps
+from licensectl.service.reports import ReportOps
 from licensectl.service.tokens import TokenOps
 from licensectl.service.transfer import TransferOps
 
@@ -27,6 +28,7 @@ class LocalBackend(
     ImportOps,
     ExportOps,
     BatchOps,
+    ReportOps,
     TokenOps,
 ):
     """The rules of the domain over a SQLite or PostgreSQL store, as one principal."""

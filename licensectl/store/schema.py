@@ -52,7 +52,8 @@ def _api_tables(conn: Connection) -> None:
 
 
 def _everyday(conn: Connection) -> None:
-    """Customer notes; void licenses give up their PO line (docs/domain.md, Lifecycle).
+    """Customer notes; void licenses give up their PO line (docs/domain.md, Lifecycle);
+    events indexed by time (`report activity`).
 
     Idempotent, as a new store made by migration 1 already has both.
     """
@@ -61,13 +62,14 @@ def _everyday(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE customer ADD COLUMN note VARCHAR(2000)")
     conn.exec_driver_sql("DROP INDEX IF EXISTS uq_license_po_line")
     conn.execute(models.PO_LINE_INDEX)
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_event_at ON event (at)")
 
 
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _initial),
     (2, "name and PO keys compared after NFKC normalisation", rekey_nfkc),
     (3, "API tokens, idempotency keys, failed logins", _api_tables),
-    (4, "customer notes; void licenses free their PO line", _everyday),
+    (4, "customer notes; void licenses free their PO line; events by time", _everyday),
 ]
 LATEST = MIGRATIONS[-1][0]
 
