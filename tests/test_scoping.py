@@ -22,6 +22,8 @@ from licensectl import activation as files
 from licensectl.contract.protocol import Backend
 from licensectl.contract.requests import (
     Activate,
+    ActivityQuery,
+    CoverageQuery,
     CustomerAdd,
     CustomerEmail,
     CustomerNote,
@@ -29,6 +31,7 @@ from licensectl.contract.requests import (
     CustomerRename,
     EidLogin,
     ImportOptions,
+    InventoryQuery,
     LicenseAdd,
     LicenseFilter,
     LicenseNote,
@@ -36,6 +39,7 @@ from licensectl.contract.requests import (
     Page,
     PartnerAdd,
     PartnerRename,
+    RenewalsQuery,
     Return,
     TokenCreate,
     Transfer,
@@ -522,6 +526,42 @@ CASES: list[Case] = [
         "login_eid (partner inventory)",
         lambda b, w, r: b.login_eid(EidLogin(license_id=w["inv-A-admin"])),
         every(5),
+    ),
+    Case(
+        "report_renewals",
+        lambda b, w, r: b.report_renewals(RenewalsQuery(within_days=400)).rows,
+        every(OK),
+        seen=dict.fromkeys(ROLES, []),  # no maintenance is activated in this world
+    ),
+    Case(
+        "report_coverage",
+        lambda b, w, r: {row.install_code for row in b.report_coverage(CoverageQuery()).rows},
+        every(OK),
+        seen={Role.ADMIN: {"SS-A1", "SS-B1"}, Role.PARTNER: {"SS-A1"}, Role.CUSTOMER: {"SS-A1"}},
+    ),
+    Case(
+        "report_inventory",
+        lambda b, w, r: (lambda t: (t.licenses, t.retired))(
+            b.report_inventory(InventoryQuery()).total
+        ),
+        every(OK),
+        seen={Role.ADMIN: (9, 5), Role.PARTNER: (7, 4), Role.CUSTOMER: (4, 0)},
+    ),
+    Case(
+        "report_inventory (other partner)",
+        lambda b, w, r: b.report_inventory(InventoryQuery(partner="Beta")),
+        codes(0, 3, 3),
+    ),
+    Case(
+        "report_activity",
+        lambda b, w, r: sum(
+            row.count
+            for row in b.report_activity(ActivityQuery()).rows
+            if row.action == "license.add"
+        ),
+        every(OK),
+        # Beta's two purchases are the admin's to see; the customer sees none.
+        seen={Role.ADMIN: 9, Role.PARTNER: 7, Role.CUSTOMER: 0},
     ),
     Case("keys_list", lambda b, w, r: b.keys_list(), every(OK)),
     Case("keys_public_pem", lambda b, w, r: b.keys_public_pem(), every(OK)),

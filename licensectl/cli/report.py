@@ -195,7 +195,15 @@ def inventory(
     from licensectl.contract.requests import InventoryQuery
 
     application = get_app(ctx)
-    query = InventoryQuery.model_validate(given(partner=partner, by=by and by.strip().lower()))
+    from pydantic import ValidationError
+
+    from licensectl.contract.requests import describe_invalid
+    from licensectl.errors import UsageError
+
+    try:
+        query = InventoryQuery.model_validate(given(partner=partner, by=by and by.strip().lower()))
+    except ValidationError as exc:
+        raise UsageError(describe_invalid(exc, InventoryQuery), field="by") from None
     report = application.backend().report_inventory(query)
     _emit(
         application,

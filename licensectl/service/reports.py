@@ -108,9 +108,7 @@ class ReportOps(Lookups):
                 )
                 for m, cid, cname, code, sname, d, f in s.execute(grouped)
             ]
-            by_month = dict(
-                s.execute(base.with_only_columns(month, devices).group_by(month)).tuples().all()
-            )
+            by_month = dict(s.execute(base.with_only_columns(month, devices).group_by(month)).all())
         return RenewalsReport(
             within_days=query.within_days,
             months=[
@@ -219,9 +217,7 @@ class ReportOps(Lookups):
                 ActivityRow(day=d, actor=a, action=x, count=int(n))
                 for d, a, x, n in s.execute(grouped)
             ]
-            per_day = dict(
-                s.execute(base.with_only_columns(day, func.count()).group_by(day)).tuples().all()
-            )
+            per_day = dict(s.execute(base.with_only_columns(day, func.count()).group_by(day)).all())
         days = [since + timedelta(days=n) for n in range((today - since).days + 1)]
         return ActivityReport(
             since=since.isoformat(),
