@@ -38,6 +38,10 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
         "licensectl report activity --since 2026-11-01",
         "licensectl report activity --html activity.html",
     ),
+    "completion": (
+        "licensectl completion bash > ~/.local/share/bash-completion/completions/licensectl",
+        "licensectl completion fish > ~/.config/fish/completions/licensectl.fish",
+    ),
     "license note": (f'licensectl license note {LID} "ordered for the east wing"',),
     "license void": (
         f'licensectl license void {LID} --reason "wrong PO line" --yes',
