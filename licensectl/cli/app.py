@@ -408,7 +408,7 @@ serve.register(app)
 
 @app.command("completion")
 def completion(
-    shell: Annotated[str, typer.Argument(metavar="bash|zsh|fish", help="The shell.")],
+    shell: Annotated[str, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")],
 ) -> None:
     """Print the shell completion script (completes License IDs, customers, partners and
     profiles from the store); source it or install it where the shell looks."""
