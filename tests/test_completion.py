@@ -165,3 +165,30 @@ def test_words_are_parsed_like_a_shell() -> None:
     )
     bash_env = {"COMP_WORDS": "licensectl 'P-Building 1' x", "COMP_CWORD": "2"}
     assert complete.words_of("bash", bash_env) == (["P-Building 1"], "x")
+
+
+def test_the_command_tree_of_the_fast_path_is_current() -> None:
+    import typer
+
+    from licensectl.cli.app import app
+    from licensectl.cli.completion_tree import TREE
+
+    assert complete.tree_of(typer.main.get_command(app)) == TREE, (
+        "commands or options changed: run python -m licensectl.cli.complete"
+    )
+
+
+def test_names_complete_on_the_fast_path_too(store: dict[str, str]) -> None:
+    db = store["db"]
+    by_c = bash(f"licensectl --db {db} license list -c ")
+    assert by_c[:2] == ["P-Building\\ 1", "P2022-0208"]
+    assert set(by_c[2:]) == {store["customer1"], store["customer2"]}
+    assert bash(f"licensectl --db {db} license list --status ") == [
+        "available",
+        "activated",
+        "transferred",
+        "void",
+    ]  # a choice: Typer answers
+    assert bash("licensectl -o j") == ["json", "jsonl"]
+    assert bash("licensectl report inventory --b") == ["--by"]
+    assert bash("licensectl customer email ") == ["add", "remove"]

@@ -57,24 +57,7 @@ OPTION_KIND = {
     "--to": "customer",
     "--customer": "customer",
     "--partner": "partner",
-    "-p": "partner",
     "--profile": "profile",
-}
-#: Global options that take a value (cli/app.py), so their values are not arguments.
-_VALUE_OPTIONS = {"--profile", "--db", "-o", "--output"}
-_GROUPS = {
-    (),
-    ("license",),
-    ("customer",),
-    ("customer", "email"),
-    ("partner",),
-    ("profile",),
-    ("search",),
-    ("smartserver",),
-    ("keys",),
-    ("db",),
-    ("token",),
-    ("report",),
 }
 
 
@@ -171,25 +154,37 @@ def fast_path(env: Mapping[str, str] = os.environ) -> int | None:
 
 
 def target(args: Sequence[str], incomplete: str) -> tuple[str | None, tuple[str, ...]]:
-    """What the word being completed names (`license`, `customer`, …) and the command."""
+    """What the word being completed is (`license`, `customer`, `partner`, `profile`;
+    `command` or `option` for names; None for what Typer must answer) and the command."""
+    from licensectl.cli.completion_tree import TREE
+
     path: list[str] = []
     positionals = 0
-    skip = False
+    pending: str | None = None  # an option whose value comes next
     for word in args:
-        if skip:
-            skip = False
-        elif word.startswith("-"):
-            skip = "=" not in word and (
-                word in _VALUE_OPTIONS or word in OPTION_KIND or _takes_value(word)
-            )
-        elif tuple(path) in _GROUPS:
+        if pending is not None:
+            pending = None
+            continue
+        node = TREE.get(" ".join(path))
+        if word.startswith("-"):
+            if "=" not in word and _takes_value(word, node, TREE[""]):
+                pending = word
+        elif node is not None and node["commands"] and not positionals:
             path.append(word)  # a sub-command's name
         else:
             positionals += 1
     command = tuple(path)
-    if args and args[-1] in OPTION_KIND and not incomplete.startswith("-"):
-        return OPTION_KIND[args[-1]], command
-    if incomplete.startswith("-") or positionals:
+    node = TREE.get(" ".join(path))
+    if pending is not None:
+        kind = OPTION_KIND.get(_long_name(pending, node, TREE[""]))
+        return (kind, command) if kind else (None, command)
+    if node is None:
+        return None, command
+    if incomplete.startswith("-"):
+        return "option", command
+    if node["commands"]:
+        return "command", command
+    if positionals:
         return None, command
     if command in LICENSE_ARG:
         return "license", command
@@ -202,27 +197,52 @@ def target(args: Sequence[str], incomplete: str) -> tuple[str | None, tuple[str,
     return None, command
 
 
-def _takes_value(option: str) -> bool:
-    """Options of the commands above that take a value (so skip it)."""
-    return option in {
-        "--install-code",
-        "--copies",
-        "--quantity",
-        "--reason",
-        "--name",
-        "--email",
-        "--po",
-        "--type",
-        "--devices",
-        "--term",
-        "--note",
-        "--limit",
-        "--after",
-        "--status",
-        "--inventory",
-        "--out",
-        "--html",
-    }
+def _option(node: dict[str, Any] | None, root: dict[str, Any], name: str) -> list[Any] | None:
+    for where in (node, root):
+        for entry in (where or {}).get("options", []):
+            if name in entry[0]:
+                return list(entry)
+    return None
+
+
+def _takes_value(name: str, node: dict[str, Any] | None, root: dict[str, Any]) -> bool:
+    found = _option(node, root, name)
+    return bool(found and found[1])
+
+
+def _long_name(name: str, node: dict[str, Any] | None, root: dict[str, Any]) -> str:
+    found = _option(node, root, name)
+    return next((n for n in found[0] if n.startswith("--")), name) if found else name
+
+
+def tree_of(command: Any) -> dict[str, dict[str, Any]]:
+    """The command tree the fast path completes names from: for each command path, its
+    sub-commands and options (names, whether they take a value, help). Made from the
+    Click command (`python -m licensectl.cli.complete` writes completion_tree.py; a test
+    keeps it current)."""
+    tree: dict[str, dict[str, Any]] = {}
+
+    def walk(cmd: Any, path: str) -> None:
+        subs = getattr(cmd, "commands", {})
+        options = [
+            [
+                [*p.opts, *p.secondary_opts],
+                not (p.is_flag or p.count),
+                (p.help or "").split("\n")[0].strip(),
+            ]
+            for p in cmd.params
+            if p.param_type_name == "option" and not p.hidden
+        ]
+        options.append([["--help", "-h"] if not path else ["--help"], False, "Show help."])
+        tree[path] = {
+            "commands": [[n, c.get_short_help_str(80)] for n, c in subs.items() if not c.hidden],
+            "options": options,
+        }
+        for name, sub in subs.items():
+            walk(sub, f"{path} {name}".strip())
+
+    walk(command, "")
+    return tree
 
 
 def emit(shell: str, items: Sequence[Item], env: Mapping[str, str]) -> int:
@@ -271,6 +291,18 @@ def candidates(
     args: Sequence[str],
     env: Mapping[str, str],
 ) -> list[Item]:
+    if kind in ("command", "option"):
+        from licensectl.cli.completion_tree import TREE
+
+        node = TREE[" ".join(command)]
+        if kind == "command":
+            return [Item(n, h) for n, h in node["commands"] if n.startswith(incomplete)]
+        return [
+            Item(name, help_)
+            for names, _, help_ in node["options"]
+            for name in names
+            if name.startswith(incomplete)
+        ]
     if kind == "profile":
         from licensectl import config
 
@@ -289,7 +321,7 @@ def candidates(
         return _partners(db, incomplete)
 
 
-def _option(args: Sequence[str], name: str) -> str | None:
+def _given(args: Sequence[str], name: str) -> str | None:
     found = None
     for i, word in enumerate(args[:-1]):
         if word == name:
@@ -323,10 +355,10 @@ def _store(args: Sequence[str], env: Mapping[str, str]) -> _Db | None:
     a store that does not exist yet (completion never creates one)."""
     from licensectl import config
 
-    db = _option(args, "--db") or env.get("LICENSECTL_DB") or None
+    db = _given(args, "--db") or env.get("LICENSECTL_DB") or None
     url: str | None = None
     if db is None:
-        profile = config.get_profile(_option(args, "--profile") or env.get("LICENSECTL_PROFILE"))
+        profile = config.get_profile(_given(args, "--profile") or env.get("LICENSECTL_PROFILE"))
         if profile is not None and profile.url:
             return None  # a remote profile: a round trip per keystroke is too slow
         url = config.profile_db_url(profile) if profile is not None and profile.db else None
@@ -413,3 +445,22 @@ def _partners(db: _Db, incomplete: str) -> list[Item]:
         (key, key + _TOP, LIMIT),
     )
     return [Item(name, email or "") for name, email in rows]
+
+
+if __name__ == "__main__":
+    import pprint
+
+    import typer as _typer
+
+    from licensectl.cli.app import app
+
+    target_file = os.path.join(os.path.dirname(__file__), "completion_tree.py")
+    text = pprint.pformat(tree_of(_typer.main.get_command(app)), width=96, sort_dicts=False)
+    with open(target_file, "w", encoding="utf-8") as handle:
+        handle.write(
+            '"""The command tree for the completion fast path (cli/complete.py), generated:\n'
+            "run `python -m licensectl.cli.complete` after changing commands or options\n"
+            '(tests/test_completion.py fails until you do)."""\n\n'
+            "from typing import Any\n\n"
+            f"TREE: dict[str, dict[str, Any]] = {text}\n"
+        )
