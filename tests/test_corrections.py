@@ -265,7 +265,7 @@ def test_corrections_through_the_server(
 
 
 def test_a_store_made_before_void_is_upgraded(store_url: str, cli: Cli) -> None:
-    """Migration 4 on a store of schema 3: customer notes, and void frees the PO line."""
+    """Migration 5 on a store of schema 4: customer notes, and void frees the PO line."""
     from sqlalchemy import text
 
     from licensectl.store.engine import Store
@@ -274,7 +274,7 @@ def test_a_store_made_before_void_is_upgraded(store_url: str, cli: Cli) -> None:
     cli.ok("customer", "add", "C1")
     store = Store(normalize_db_url(store_url))
     try:
-        with store.write() as s:  # back to schema 3, as an older licensectl left it
+        with store.write() as s:  # back to schema 4, as an older licensectl left it
             s.execute(text("DROP INDEX uq_license_po_line"))
             s.execute(
                 text(
@@ -283,7 +283,7 @@ def test_a_store_made_before_void_is_upgraded(store_url: str, cli: Cli) -> None:
                 )
             )
             s.execute(text("ALTER TABLE customer DROP COLUMN note"))
-            s.execute(text("DELETE FROM schema_migration WHERE version = 4"))
+            s.execute(text("DELETE FROM schema_migration WHERE version = 5"))
     finally:
         store.dispose()
     assert cli.json("customer", "note", "C1", "hello")["note"] == "hello"

@@ -8,7 +8,8 @@ from licensectl.contract.models import KeyPublic, StoreBackup, StoreCheckReport,
 from licensectl.domain import Role
 from licensectl.service.base import BaseBackend
 from licensectl.service.integrity import check_store
-from licensectl.store.schema import LATEST, current_version, ensure_schema
+from licensectl.store.gate import Access, prepare
+from licensectl.store.schema import LATEST, current_version
 from licensectl.store.url import redact_url
 
 if TYPE_CHECKING:
@@ -57,7 +58,10 @@ class AdminOps(BaseBackend):
     def db_upgrade(self) -> StoreSchema:
         """The store's schema version, brought up to date (stores also do it on first use)."""
         self._allow(Role.ADMIN, action="upgrade the store")
-        ensure_schema(self.store)
+        # Looked at afresh, whatever this process remembers: this is the one command that
+        # initialises a store on purpose, or repairs a schema record.
+        self.store._schema_ready = False
+        prepare(self.store, Access.INITIALISE, remembered=False)
         with self._read() as s:
             version = current_version(s.connection())
         return StoreSchema(store=redact_url(self.store.url), version=version, latest=LATEST)

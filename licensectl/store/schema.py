@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, inspect, select
 from sqlmodel import SQLModel, col
 
 from licensectl import models
+from licensectl.store.audit import add_hash_chain
 from licensectl.store.engine import Store
 from licensectl.store.nfkc_keys import rekey_nfkc
 
@@ -69,7 +70,8 @@ MIGRATIONS: list[Migration] = [
     (1, "initial schema", _initial),
     (2, "name and PO keys compared after NFKC normalisation", rekey_nfkc),
     (3, "API tokens, idempotency keys, failed logins", _api_tables),
-    (4, "customer notes; void licenses free their PO line; events by time", _everyday),
+    (4, "audit log: hash chain, REPLACE and TRUNCATE guards", add_hash_chain),
+    (5, "customer notes; void licenses free their PO line; events by time", _everyday),
 ]
 LATEST = MIGRATIONS[-1][0]
 
