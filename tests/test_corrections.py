@@ -4,6 +4,8 @@ license; on SQLite and PostgreSQL, in batch and through the server."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -286,8 +288,21 @@ def test_a_store_made_before_void_is_upgraded(store_url: str, cli: Cli) -> None:
             s.execute(text("DELETE FROM schema_migration WHERE version = 5"))
     finally:
         store.dispose()
-    assert cli.json("customer", "note", "C1", "hello")["note"] == "hello"
-    lid = _add(cli, 1)
-    cli.ok("license", "void", lid, "--reason", "typo", "--yes")
-    assert _add(cli, 1) != lid
-    assert cli.json("db", "check")["ok"]
+    # A new process, as an upgraded licensectl would be (this one remembers the store
+    # as current).
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "licensectl", "--db", store_url, "-o", "json", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert json.loads(run("customer", "note", "C1", "hello"))["note"] == "hello"
+    po = ("license", "add", "--po", "PO-2001", "--type", "core", "--devices", "1")
+    lid = json.loads(run(*po))["license_id"]
+    run("--yes", "license", "void", lid, "--reason", "typo")
+    assert json.loads(run(*po))["license_id"] != lid
+    assert json.loads(run("db", "check"))["ok"]
