@@ -155,6 +155,42 @@ def reports(store: Path, env: dict[str, str], repeat: int) -> None:
         print(f"{name:40} {statistics.median(times):6.2f}  (min {min(times):.2f})", flush=True)
 
 
+def reports_in_process(store: Path, repeat: int) -> None:
+    """The reports' own time: the service call on an open store (the SQL aggregates and
+    the result models), without the process start-up every command pays."""
+    from licensectl.contract.requests import (
+        ActivityQuery,
+        CoverageQuery,
+        InventoryQuery,
+        RenewalsQuery,
+    )
+    from licensectl.service import LocalBackend
+    from licensectl.store.url import normalize_db_url
+
+    backend = LocalBackend.open(normalize_db_url(str(store)))
+    cases = {
+        "renewals --within 90": lambda: backend.report_renewals(RenewalsQuery(within_days=90)),
+        "renewals --within 365": lambda: backend.report_renewals(RenewalsQuery(within_days=365)),
+        "coverage": lambda: backend.report_coverage(CoverageQuery()),
+        "inventory --by type": lambda: backend.report_inventory(InventoryQuery()),
+        "inventory --by customer": lambda: backend.report_inventory(InventoryQuery(by="customer")),
+        "inventory --by po": lambda: backend.report_inventory(InventoryQuery(by="po")),
+        "activity": lambda: backend.report_activity(ActivityQuery()),
+    }
+    backend.partner_list()  # open and check the store once
+    print(f"\nreports, the service call alone, median of {repeat}, seconds")
+    for name, call in cases.items():
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            result = call()
+            times.append(time.perf_counter() - start)
+        rows = len(getattr(result, "rows", []))
+        print(f"{name:40} {statistics.median(times):6.2f}  (min {min(times):.2f}, {rows:,} rows)",
+              flush=True)  # fmt: skip
+    backend.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -180,6 +216,7 @@ def main() -> None:
     if args.only in (None, "completion"):
         completion(store, env, args.pairs)
     if args.only in (None, "reports"):
+        reports_in_process(store, args.repeat)
         reports(store, env, args.repeat)
 
 
