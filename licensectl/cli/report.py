@@ -136,7 +136,7 @@ def renewals(
     ctx: typer.Context,
     within: Annotated[
         int | None,
-        typer.Option("--within", metavar="DAYS", min=1, help=doc("within_days")),
+        typer.Option("--within", metavar="DAYS", min=1, max=3660, help=doc("within_days")),
     ] = None,
     partner: PartnerOpt = None,
     html: HtmlOpt = None,
