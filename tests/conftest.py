@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -146,10 +148,31 @@ def empty_pg_database() -> Iterator[str]:
         drop_pg_database(url)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty licensectl store, as `licensectl db upgrade` leaves a new file, made once."""
+    from licensectl.store.engine import Store
+    from licensectl.store.gate import Access, prepare
+    from licensectl.store.url import sqlite_url
+
+    path = tmp_path_factory.mktemp("template") / "store.db"
+    store = Store(sqlite_url(path))
+    try:
+        prepare(store, Access.INITIALISE)
+    finally:
+        store.dispose()
+    with sqlite3.connect(path) as conn:  # one file, nothing in a WAL beside it
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty licensectl store on each engine (a read never creates one: docs/cli.md)."""
     if request.param == "sqlite":
-        return str(tmp_path / "store.db")
+        path = tmp_path / "store.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return str(path)
     return str(request.getfixturevalue("pg_database"))
 
 

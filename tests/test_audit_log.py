@@ -236,3 +236,26 @@ def test_concurrent_writers_never_fork_the_chain(store_url: str) -> None:
     cli = Cli(db=store_url)
     assert execute(store_url, "SELECT count(*) FROM event") == [(37,)]
     assert chain_check(cli)["ok"] is True
+
+
+def test_a_link_can_be_recomputed_from_the_documented_spelling(cli: Cli) -> None:
+    """An auditor's own code, written from the README alone, reproduces the stored hashes."""
+    import hashlib
+
+    cli.ok("partner", "add", "Acme")
+    cli.ok("customer", "add", "Zoë Façades", "--partner", "Acme")
+    spelled = "details::text" if (cli.db or "").startswith("postgresql") else "details"
+    rows = execute(
+        cli.db,
+        "SELECT at, actor, action, license_id, customer_id, partner_id, "
+        f"{spelled}, hash FROM event ORDER BY id",
+    )
+    previous = "0" * 64
+    for at, actor, action, license_id, customer_id, partner_id, details, stored in rows:
+        if not isinstance(at, str):  # PostgreSQL gives a datetime: the stored spelling
+            at = at.strftime("%Y-%m-%d %H:%M:%S.%f")
+        fields = [previous, at, actor, action, license_id, customer_id, partner_id, details]
+        text_ = "|".join("-" if f is None else f"{len(str(f))}:{f}" for f in fields)
+        previous = hashlib.sha256(text_.encode()).hexdigest()
+        assert previous == stored
+    assert len(rows) == 2

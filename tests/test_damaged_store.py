@@ -165,11 +165,40 @@ def _cell_size(data: bytes, cell: int, kind: int, usable: int) -> int:
     return start - cell + local + overflow
 
 
-def test_random_byte_flips_never_pass(sound_store: Path, tmp_path: Path) -> None:
-    """40 flips, each of one byte in the used part of a fresh copy: never exit 0."""
-    offsets = used_offsets(sound_store)
+def event_payload_offsets(path: Path) -> list[int]:
+    """The bytes of the audit log's records (each cell's payload: its record header and
+    column values, past the cell's own length and rowid), which the hash chain covers."""
+    with sqlite3.connect(path) as conn:
+        pages = [p for (p,) in conn.execute("SELECT pageno FROM dbstat WHERE name = 'event'")]
+    data = path.read_bytes()
+    page_size = int.from_bytes(data[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    usable = page_size - data[20]
+    offsets: list[int] = []
+    for pgno in pages:
+        base = (pgno - 1) * page_size
+        header = base + (100 if pgno == 1 else 0)
+        if data[header] != 13:
+            continue  # interior pages hold no records
+        cells = int.from_bytes(data[header + 3 : header + 5], "big")
+        for n in range(cells):
+            at = header + 8 + 2 * n
+            cell = base + int.from_bytes(data[at : at + 2], "big")
+            size = _cell_size(data, cell, 13, usable)
+            payload, used = _varint(data, cell)
+            start = cell + used + _varint(data, cell + used)[1]
+            offsets += range(start, min(cell + size, start + payload))
+    return offsets
+
+
+def test_byte_flips_in_the_audit_log_never_pass(sound_store: Path, tmp_path: Path) -> None:
+    """40 flips, each of one byte of an event record in a fresh copy: always exit 7, by
+    the hash chain. (Flips elsewhere fail on the structure or the stored values in
+    practice, but a plausible value in a column no check covers, such as another digit in
+    a customer's created_at, would pass: README, db check.)"""
+    offsets = event_payload_offsets(sound_store)
+    assert len(offsets) > 10_000
     rng = random.Random(7)
-    passed = []
     for n in range(40):
         path = copy_of(sound_store, tmp_path, f"flip-{n}.db")
         offset = rng.choice(offsets)
@@ -177,8 +206,5 @@ def test_random_byte_flips_never_pass(sound_store: Path, tmp_path: Path) -> None
         data[offset] ^= rng.randrange(1, 256)
         path.write_bytes(bytes(data))
         code, _, err = check(path)
-        assert code in (6, 7), (offset, code, err)
+        assert code == 7, (offset, code, err)
         assert_one_error_line_text(err)
-        if code == 0:
-            passed.append(offset)
-    assert passed == []

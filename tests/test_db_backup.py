@@ -28,7 +28,7 @@ def test_backup_is_a_consistent_standalone_copy(sqlite_cli: Cli, tmp_path: Path)
 
 
 def test_backup_refusals(sqlite_cli: Cli, tmp_path: Path) -> None:
-    sqlite_cli.ok("partner", "list")
+    sqlite_cli.ok("db", "upgrade")  # a new store, on purpose
     existing = tmp_path / "exists.db"
     existing.write_bytes(b"keep me")
     sqlite_cli.fails(4, "db", "backup", str(existing))

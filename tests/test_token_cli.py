@@ -7,7 +7,9 @@ import re
 import socket
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import pytest
 from conftest import Cli
 
 from licensectl.cli.output import Environment
@@ -115,3 +117,23 @@ def test_serve_wants_both_tls_files(cli: Cli, tmp_path: Path) -> None:
         2, "serve", "--ssl-certfile", str(tmp_path / "no.pem"), "--ssl-keyfile", "no.key"
     )
     assert "cannot read" in missing.stderr
+
+
+def test_a_tokens_lifetime_is_exact_whatever_the_clock_does(
+    backend_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Created and expiring from one reading of the clock (the EID test saw 11:59:59 when
+    the second ticked between two readings)."""
+    from datetime import UTC, datetime, timedelta
+
+    import licensectl.service.tokens as tokens
+    from licensectl.contract.requests import TokenCreate
+    from licensectl.domain import Role
+
+    ticks = iter(range(100))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    monkeypatch.setattr(tokens, "utcnow", lambda: start + timedelta(seconds=next(ticks)))
+    made = backend_as(Role.ADMIN).token_create(
+        TokenCreate(role=Role.ADMIN, name="ci", expires_in_days=30)
+    )
+    assert made.token.expires_at - made.token.created_at == timedelta(days=30)

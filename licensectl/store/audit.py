@@ -11,11 +11,13 @@ Guards. The database itself refuses to change an event once written:
 
 The chain. Every event carries `hash`, the SHA-256 (hex) of its canonical content and the
 previous event's hash (id order; the first event follows `GENESIS`). The canonical content
-is the compact JSON array
+is the sequence
 
-    [previous hash, at, actor, action, license_id, customer_id, partner_id, details]
+    previous hash, at, actor, action, license_id, customer_id, partner_id, details
 
-where `at` is the time as stored (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC) and `details` the
+each field spelled `<length>:<text>` (length in code points) or `-` when null, joined with
+`|` and encoded as UTF-8: a prefix-free spelling, so no two contents hash the same text.
+Here `at` is the time as stored (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC) and `details` the
 JSON text exactly as stored. Changing, inserting, removing or reordering an event breaks
 the link at that event and `db check` names it. Only `append_events` writes events; it
 reads the previous hash inside the caller's serialised write transaction (SQLite's
@@ -152,18 +154,32 @@ def at_text(at: datetime | str) -> str:
     return at.strftime(AT_FORMAT)
 
 
+#: One encoder for every event: json.dumps builds a new one per call with these options.
+_DETAILS: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def details_text(details: Mapping[str, Any]) -> str:
     """The JSON text an event's details are stored as (and hashed as)."""
-    return json.dumps(details, ensure_ascii=False, separators=(",", ":"))
+    return _DETAILS.encode(details)
+
+
+def _field(value: str | int | None) -> str:
+    if value is None:
+        return "-"
+    text = str(value)
+    return f"{len(text)}:{text}"
 
 
 def link(previous: str, at: str, actor: str, action: str, license_id: str | None,
          customer_id: str | None, partner_id: int | None, details: str) -> str:  # fmt: skip
-    """One event's hash: its canonical content chained to the previous event's hash."""
-    canonical = json.dumps(
-        [previous, at, actor, action, license_id, customer_id, partner_id, details],
-        ensure_ascii=False,
-        separators=(",", ":"),
+    """One event's hash: its canonical content chained to the previous event's hash.
+
+    Spelled inline rather than by mapping `_field` over the fields: an import hashes every
+    one of its events, and this is a fifth of the cost of writing them."""
+    canonical = (
+        f"{len(previous)}:{previous}|{len(at)}:{at}|{len(actor)}:{actor}|"
+        f"{len(action)}:{action}|{_field(license_id)}|{_field(customer_id)}|"
+        f"{_field(partner_id)}|{len(details)}:{details}"
     )
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -209,11 +225,16 @@ def append_events(conn: Connection, events: Iterable[NewEvent]) -> int:
     head = chain_head(conn)
     count = 0
     batch: list[tuple[Any, ...]] = []
+    moment: object = None
+    at = ""
+    stored_at: Any = None
     for e in events:
-        at = at_text(e.at)
+        if e.at is not moment:  # an import's events share one time: spell it once
+            moment = e.at
+            at = at_text(e.at)
+            stored_at = at if sqlite else datetime.strptime(at, AT_FORMAT)
         text = details_text(e.details)
         head = link(head, at, e.actor, e.action, e.license_id, e.customer_id, e.partner_id, text)
-        stored_at: Any = at if sqlite else datetime.strptime(at, AT_FORMAT)
         batch.append(
             (stored_at, e.actor, e.action, e.license_id, e.customer_id, e.partner_id, text, head)
         )
