@@ -62,7 +62,13 @@ class Lookups(BaseBackend):
                 return self._customer_by_name(s, ref, partner=partner)
             except NotFoundError:
                 pass
-            found_by_prefix = self._customer_prefix(s, prefix)
+            try:
+                found_by_prefix = self._customer_prefix(s, prefix)
+            except NotFoundError:
+                raise NotFoundError(
+                    f"no customer named {ref!r} and no Customer ID starts with {prefix} "
+                    "(see 'licensectl customer list')"
+                ) from None
             if partner is not None and found_by_prefix.partner_id != self._partner(s, partner).id:
                 raise NotFoundError(
                     f"customer {found_by_prefix.customer_id} does not belong to partner {partner!r}"
