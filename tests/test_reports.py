@@ -197,6 +197,11 @@ def test_html_report_renders_in_headless_chromium(
     )  # fmt: skip
     assert run.returncode == 0, run.stderr.decode(errors="replace")[-2000:]
     assert png.is_file() and png.stat().st_size > 1000
+    keep = os.environ.get("LICENSECTL_TEST_ARTIFACTS")
+    if keep:  # CI keeps the rendered page and its picture
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, Path(keep) / "report-coverage.png")
+        shutil.copyfile(page, Path(keep) / "report-coverage.html")
     width, height, rows = _png_pixels(png.read_bytes())
     assert (width, height) == (1000, 700)
     target = bytes.fromhex(BAR_COLOR[1:])
