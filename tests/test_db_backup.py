@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from conftest import Cli
 
 
@@ -41,6 +42,7 @@ def test_backup_refusals(sqlite_cli: Cli, tmp_path: Path) -> None:
         sqlite_cli.fails(2, "db", "backup", str(locked / "x.db"))
 
 
+@pytest.mark.local_only  # store-side commands; remotely exit 2 (test_remote.py)
 def test_backup_of_postgres_points_at_pg_dump(cli: Cli, tmp_path: Path) -> None:
     if "postgresql" not in str(cli.db):
         cli.ok("db", "backup", str(tmp_path / "b.db"))
@@ -49,6 +51,7 @@ def test_backup_of_postgres_points_at_pg_dump(cli: Cli, tmp_path: Path) -> None:
     assert "pg_dump" in result.stderr
 
 
+@pytest.mark.local_only  # store-side commands; remotely exit 2 (test_remote.py)
 def test_upgrade_reports_the_schema_version(cli: Cli) -> None:
     first = cli.json("db", "upgrade")
     assert first["version"] == first["latest"] >= 1

@@ -18,6 +18,7 @@ from licensectl.store.schema import LATEST
 SECRET_RE = re.compile(r"^lctl_[A-Za-z0-9_-]{43}$")
 
 
+@pytest.mark.local_only  # counts the store's tokens; the http target logs in with one
 def test_token_create_prints_the_secret_once(cli: Cli, onboarded: dict[str, str]) -> None:
     made = cli.ok("token", "create", "--role", "partner", "--partner", "Acme Integrators",
                   "--name", "acme-bot")  # fmt: skip
@@ -38,6 +39,7 @@ def test_token_create_prints_the_secret_once(cli: Cli, onboarded: dict[str, str]
     assert "acme-bot" in table and "partner Acme Integrators" in table
 
 
+@pytest.mark.local_only  # counts the store's tokens; the http target logs in with one
 def test_token_create_refuses_a_scope_that_does_not_fit_the_role(
     cli: Cli, onboarded: dict[str, str]
 ) -> None:
@@ -56,6 +58,7 @@ def test_token_create_refuses_a_scope_that_does_not_fit_the_role(
     assert len(cli.json("token", "list")) == 1
 
 
+@pytest.mark.local_only  # counts the store's tokens; the http target logs in with one
 def test_token_revoke_is_confirmed_like_transfer(cli: Cli, onboarded: dict[str, str]) -> None:
     token = cli.json("token", "create", "--role", "admin", "--name", "ci")["token"]
     refused = cli.fails(2, "token", "revoke", token["token_id"])
@@ -110,6 +113,7 @@ def test_an_older_store_is_upgraded_with_the_api_tables(tmp_path: Path) -> None:
     assert "cannot listen on 127.0.0.1" in busy.stderr
 
 
+@pytest.mark.local_only  # serve runs where the store is
 def test_serve_wants_both_tls_files(cli: Cli, tmp_path: Path) -> None:
     cli.ok("db", "upgrade")
     assert "go together" in cli.fails(2, "serve", "--ssl-certfile", "cert.pem").stderr
