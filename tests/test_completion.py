@@ -86,6 +86,9 @@ def test_through_the_profile_and_the_environment(store: dict[str, str], cli: Cli
     cli.ok("profile", "add", "main", "--db", store["db"])
     assert bash("licensectl --profile main transfer ")[0] == store["remainder"]
     assert bash("licensectl transfer ", LICENSECTL_DB=store["db"])[0] == store["remainder"]
+    # A server (--url, or LICENSECTL_URL): no objects offered, and never the local store's.
+    assert bash("licensectl --url https://portal.example transfer ") == []
+    assert bash("licensectl transfer ", LICENSECTL_URL="https://portal.example") == []
     # No store yet: nothing offered, nothing created, no error.
     assert bash("licensectl --db /nonexistent/x.db transfer ") == []
     assert not Path("/nonexistent/x.db").exists()

@@ -356,6 +356,8 @@ def _store(args: Sequence[str], env: Mapping[str, str]) -> _Db | None:
     from licensectl import config
 
     db = _given(args, "--db") or env.get("LICENSECTL_DB") or None
+    if db is None and (_given(args, "--url") or env.get("LICENSECTL_URL")):
+        return None  # a server: a round trip per keystroke is too slow
     url: str | None = None
     if db is None:
         profile = config.get_profile(_given(args, "--profile") or env.get("LICENSECTL_PROFILE"))

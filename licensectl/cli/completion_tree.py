@@ -28,6 +28,15 @@ TREE: dict[str, dict[str, Any]] = {
             ["batch", "Run operations from JSON lines in one process; one JSON result line each."],
             ["serve", "Serve the portal's HTTP API over this store (--db or the profile's)."],
             [
+                "login",
+                "Log a remote profile in: check the token with the server, keep it in the OS...",
+            ],
+            ["logout", "Revoke the profile's token on the server (where it can) and forget it."],
+            [
+                "whoami",
+                "Who this profile acts as: role, name, scope, profile and server (or local...",
+            ],
+            [
                 "completion",
                 "Print the shell completion script (completes License IDs, customers, partners...",
             ],
@@ -35,7 +44,7 @@ TREE: dict[str, dict[str, Any]] = {
             ["customer", "Customer/project accounts of a partner."],
             ["license", "Licenses: add purchased ones, list, show, trace lineage."],
             ["search", "Search by customer name or purchase order."],
-            ["profile", "Profiles: named stores with an optional default partner."],
+            ["profile", "Profiles: named stores or servers, with an optional default partner."],
             [
                 "smartserver",
                 "SmartServers: make activation requests, verify responses (device side), show...",
@@ -49,11 +58,21 @@ TREE: dict[str, dict[str, Any]] = {
             ],
         ],
         "options": [
-            [["--profile"], True, "Profile to use (a local store)."],
+            [["--profile"], True, "Profile to use (a local store or a server)."],
             [
                 ["--db"],
                 True,
                 "Store for this run: a SQLite path, sqlite:///PATH or postgresql+psycopg://…",
+            ],
+            [
+                ["--url"],
+                True,
+                "A licensectl server for this run, https://HOST[:PORT] (token: LICENSECTL_TOKEN).",
+            ],
+            [
+                ["--ca-bundle"],
+                True,
+                "PEM file of the private CA that signed the server's certificate.",
             ],
             [["-o", "--output"], True, "Output format; wide = a table with every column."],
             [
@@ -179,6 +198,16 @@ TREE: dict[str, dict[str, Any]] = {
             [["--help"], False, "Show help."],
         ],
     },
+    "login": {
+        "commands": [],
+        "options": [
+            [["--with-token"], False, "Read the token from standard input (scripts)."],
+            [["--eid"], True, "Log a customer in with a License ID it holds."],
+            [["--help"], False, "Show help."],
+        ],
+    },
+    "logout": {"commands": [], "options": [[["--help"], False, "Show help."]]},
+    "whoami": {"commands": [], "options": [[["--help"], False, "Show help."]]},
     "completion": {"commands": [], "options": [[["--help"], False, "Show help."]]},
     "partner": {
         "commands": [
@@ -372,7 +401,10 @@ TREE: dict[str, dict[str, Any]] = {
     },
     "profile": {
         "commands": [
-            ["add", "Add a profile; the first one added becomes the current one."],
+            [
+                "add",
+                "Add a profile (a local store with --db, or a server with --url); the first...",
+            ],
             ["list", "List profiles; * marks the current one."],
             ["use", "Make a profile the current one."],
             ["show", "Show a profile (the current one by default)."],
@@ -387,6 +419,8 @@ TREE: dict[str, dict[str, Any]] = {
         "commands": [],
         "options": [
             [["--db"], True, "Store: a SQLite path, sqlite:///PATH or postgresql+psycopg://…"],
+            [["--url"], True, "A licensectl server instead: https://HOST[:PORT]."],
+            [["--ca-bundle"], True, "With --url: PEM file of the server's private CA."],
             [["--partner", "-p"], True, "Partner used when --partner is left out."],
             [["--help"], False, "Show help."],
         ],
