@@ -435,8 +435,11 @@ auth.register(app)
 def completion(
     shell: Annotated[str, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")],
 ) -> None:
-    """Print the shell completion script (completes License IDs, customers, partners and
-    profiles from the store); source it or install it where the shell looks."""
+    """Print the shell completion script for bash, zsh or fish.
+
+    Besides commands and options it completes License IDs, customers, partners and
+    profiles from the store. Source it, or install it where the shell looks.
+    """
     from licensectl.cli import complete
     from licensectl.errors import UsageError
 
@@ -468,6 +471,9 @@ PANEL_OF: dict[str, str] = {
     "db": "Admin",
     "serve": "Admin",
     "completion": "Admin",
+    "login": "Admin",
+    "logout": "Admin",
+    "whoami": "Admin",
 }
 for _command in app.registered_commands:
     _command.rich_help_panel = PANEL_OF.get(_command.name or "", _command.rich_help_panel)

@@ -36,10 +36,7 @@ TREE: dict[str, dict[str, Any]] = {
                 "whoami",
                 "Who this profile acts as: role, name, scope, profile and server (or local...",
             ],
-            [
-                "completion",
-                "Print the shell completion script (completes License IDs, customers, partners...",
-            ],
+            ["completion", "Print the shell completion script for bash, zsh or fish."],
             ["partner", "Partners: the system integrators that buy licenses."],
             ["customer", "Customer/project accounts of a partner."],
             ["license", "Licenses: add purchased ones, list, show, trace lineage."],
