@@ -288,6 +288,7 @@ def test_a_store_made_before_void_is_upgraded(store_url: str, cli: Cli) -> None:
             s.execute(text("DELETE FROM schema_migration WHERE version = 5"))
     finally:
         store.dispose()
+
     # A new process, as an upgraded licensectl would be (this one remembers the store
     # as current).
     def run(*args: str) -> str:
