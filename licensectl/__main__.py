@@ -1,3 +1,3 @@
-from licensectl.cli.app import main
+from licensectl.cli.entry import main
 
 raise SystemExit(main())

@@ -43,6 +43,8 @@ class LicenseStatus(StrEnum):
     AVAILABLE = "available"
     ACTIVATED = "activated"
     TRANSFERRED = "transferred"
+    #: Added by mistake and withdrawn: kept, read-only, listed only when asked for.
+    VOID = "void"
 
 
 class Inventory(StrEnum):
@@ -285,6 +287,8 @@ def plan_transfer(
     lic: LicenseState, *, target_partner_id: int, target_customer_pk: int, quantity: int | None
 ) -> TransferPlan:
     """Rules 1–3 (docs/domain.md): may this license move to that customer, and in what parts."""
+    if lic.status is LicenseStatus.VOID:
+        raise ConflictError(f"license {lic.license_id} is void; it can no longer be transferred")
     if lic.status is LicenseStatus.TRANSFERRED:
         raise ConflictError(
             f"license {lic.license_id} was already transferred; it is kept for tracking only "
@@ -316,7 +320,7 @@ def license_status(*, transferred: bool, active_copies: int) -> LicenseStatus:
 
 
 def free_copies(*, status: LicenseStatus, quantity: int, active_copies: int) -> int:
-    if status is LicenseStatus.TRANSFERRED:
+    if status in (LicenseStatus.TRANSFERRED, LicenseStatus.VOID):
         return 0
     return quantity - active_copies
 
@@ -412,6 +416,8 @@ def plan_activation(lic: LicenseState, *, install_code: str, held: int, wanted: 
     delta = wanted - held
     if delta <= 0:
         return delta
+    if lic.status is LicenseStatus.VOID:
+        raise ConflictError(f"license {lic.license_id} is void; it can no longer be activated")
     if lic.status is LicenseStatus.TRANSFERRED:
         raise ConflictError(
             f"license {lic.license_id} was transferred and can no longer be activated; "

@@ -52,6 +52,7 @@ class Customer(SQLModel, table=True):
     partner_id: int = Field(foreign_key="partner.id", index=True)
     name: str = Field(max_length=200)
     name_key: str = Field(max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -101,12 +102,13 @@ class License(SQLModel, table=True):
 
 
 #: The natural key of a purchased license: unique among originals only, since a
-#: transfer's successors repeat their ancestor's PO line (docs/domain.md, rule 2). Plain
+#: transfer's successors repeat their ancestor's PO line (docs/domain.md, rule 2), and
+#: void licenses do not hold it (their PO line may be imported again). Plain
 #: DDL that SQLite and PostgreSQL both accept: declared with `postgresql_where`, the index
 #: would load SQLAlchemy's PostgreSQL dialect on every start, SQLite stores included.
 PO_LINE_INDEX = DDL(  # type: ignore[no-untyped-call]
     "CREATE UNIQUE INDEX uq_license_po_line ON license (partner_id, po_key, po_line) "
-    "WHERE parent_id IS NULL"
+    "WHERE parent_id IS NULL AND status <> 'void'"
 )
 event.listen(License.__table__, "after_create", PO_LINE_INDEX)  # type: ignore[attr-defined]
 
@@ -167,7 +169,8 @@ class Event(SQLModel, table=True):
     __tablename__ = "event"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow)
+    #: Indexed for `report activity` (events since a day).
+    at: datetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(max_length=200)
     action: str = Field(max_length=64)
     license_id: str | None = Field(default=None, max_length=36, index=True)

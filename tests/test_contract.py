@@ -53,7 +53,8 @@ def test_defaults_come_from_one_place() -> None:
 def test_every_batch_op_is_its_request_model_plus_op() -> None:
     for op, (model, primary) in BATCH_OPS.items():
         assert model.model_fields["op"].is_required(), op
-        assert primary.split(".")[-1] in ("customer_id", "license_id"), op
+        # A partner's identifier is its name (partner.rename).
+        assert primary.split(".")[-1] in ("customer_id", "license_id", "name"), op
         base = model.__mro__[1]
         assert set(model.model_fields) - set(base.model_fields) == {"op", "as_"}, op
 

@@ -94,3 +94,23 @@ def test_sqlite_file_checks(sqlite_cli: Cli) -> None:
     report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
     assert failing(report) == ["sqlite foreign_key_check"]
     assert "customer row" in report["checks"][1]["details"][0]
+
+
+def test_counts_and_terms_out_of_range_are_found(cli: Cli, onboarded: dict[str, str]) -> None:
+    """A damaged byte can turn a count negative or a term into nonsense (issue 12 found
+    these while `void` moved the pages around)."""
+    execute(
+        cli,
+        f"UPDATE license SET devices = -117 WHERE license_id = '{onboarded['license']}'",
+    )
+    report = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
+    values = next(c for c in report["checks"] if c["name"].startswith("values"))
+    assert values["details"] == ["license.devices holds -117, not a count licensectl writes"]
+    execute(
+        cli,
+        f"UPDATE license SET devices = 200, type = 'maintenance', term_months = 7 "
+        f"WHERE license_id = '{onboarded['license']}'",
+    )
+    report = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
+    values = next(c for c in report["checks"] if c["name"].startswith("values"))
+    assert values["details"] == ["license.term_months holds 7, not 12 or 36"]

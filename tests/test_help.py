@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import typer
@@ -28,6 +29,7 @@ def _paths() -> list[tuple[tuple[str, ...], bool]]:
 
 
 PATHS = _paths()
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_command_has_its_examples_and_no_stale_ones() -> None:
@@ -61,3 +63,38 @@ def test_a_flag_shows_no_placeholder_and_a_number_no_storage_limit() -> None:
     assert "Every row" in all_line and "TEXT" not in all_line and "<" not in all_line
     limit_line = next(line for line in text.splitlines() if "--limit" in line)
     assert "N [x>=1]" in limit_line and "2147483647" not in limit_line
+
+
+def test_every_command_is_in_the_readme_and_root_help_groups_them_by_task() -> None:
+    """sqlite-utils' habit: every command is documented where users look, with an example."""
+    from licensectl.cli.app import PANEL_OF, PANELS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [" ".join(path) for path, group in PATHS if not group]
+    missing = [c for c in commands if f"licensectl {c}" not in readme]
+    assert missing == [], missing
+    assert all(EXAMPLES[c] for c in commands)
+    text = Cli(db=None).run("--help", env={"COLUMNS": "160"}).stdout
+    positions = [text.index(f"─ {panel} ") for panel in PANELS]
+    assert positions == sorted(positions), "panels in task order"
+    top = {path[0] for path, _ in PATHS if len(path) == 1}
+    assert top == set(PANEL_OF), top ^ set(PANEL_OF)
+    for name, panel in PANEL_OF.items():
+        start = text.index(f"─ {panel} ")
+        end = min([p for p in positions if p > start], default=len(text))
+        assert f" {name} " in text[start:end], (name, panel)
+
+
+def test_readme_has_the_recipes() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    recipes = readme[readme.index("## Recipes") :]
+    recipes = recipes[: recipes.index("\n## ", 10)]
+    for task in (
+        "Onboard a customer project",
+        "Move licenses between two projects",
+        "Renew maintenance",
+        "License an offline SmartServer",
+        "Import a PO file in CI",
+        "Find where a PO's licenses went",
+    ):
+        assert f"**{task}.**" in recipes, task

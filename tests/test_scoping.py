@@ -22,14 +22,24 @@ from licensectl import activation as files
 from licensectl.contract.protocol import Backend
 from licensectl.contract.requests import (
     Activate,
+    ActivityQuery,
+    CoverageQuery,
     CustomerAdd,
     CustomerEmail,
+    CustomerNote,
+    CustomerRemove,
+    CustomerRename,
     EidLogin,
     ImportOptions,
+    InventoryQuery,
     LicenseAdd,
     LicenseFilter,
+    LicenseNote,
+    LicenseVoid,
     Page,
     PartnerAdd,
+    PartnerRename,
+    RenewalsQuery,
     Return,
     TokenCreate,
     Transfer,
@@ -258,6 +268,81 @@ CASES: list[Case] = [
         every(3),
     ),
     Case(
+        "partner_rename",
+        lambda b, w, r: b.partner_rename(PartnerRename(partner="Acme", name="Acme")),
+        codes(0, 5, 5),
+    ),
+    Case(
+        "partner_rename (other partner)",
+        lambda b, w, r: b.partner_rename(PartnerRename(partner="Beta", name="Beta")),
+        codes(0, 3, 3),
+    ),
+    Case(
+        "customer_rename",
+        lambda b, w, r: b.customer_rename(CustomerRename(customer=w["A-One"], name="A-One")),
+        codes(0, 0, 5),
+    ),
+    Case(
+        "customer_rename (other partner)",
+        lambda b, w, r: b.customer_rename(CustomerRename(customer="B-One", name="B-One")),
+        codes(0, 3, 3),
+    ),
+    Case(
+        "customer_note",
+        lambda b, w, r: b.customer_note(CustomerNote(customer="A-One", note=f"by {r}")),
+        codes(0, 0, 5),
+    ),
+    Case(
+        "customer_note (sibling)",
+        lambda b, w, r: b.customer_note(CustomerNote(customer=w["A-Two"], note=f"by {r}")),
+        codes(0, 0, 3),
+    ),
+    Case(
+        "customer_note (other partner)",
+        lambda b, w, r: b.customer_note(CustomerNote(customer=w["B-One"], note=f"by {r}")),
+        codes(0, 3, 3),
+    ),
+    Case(
+        "customer_remove",
+        lambda b, w, r: b.customer_remove(CustomerRemove(customer=w["A-One"])),
+        codes(4, 4, 5),  # it holds licenses
+    ),
+    Case(
+        "customer_remove (other partner)",
+        lambda b, w, r: b.customer_remove(CustomerRemove(customer=w["B-One"])),
+        codes(4, 3, 3),
+    ),
+    Case(
+        "license_note",
+        lambda b, w, r: b.license_note(LicenseNote(license_id=w["cap-A1-admin"], note=r)),
+        codes(0, 0, 5),
+    ),
+    Case(
+        "license_note (inventory)",
+        lambda b, w, r: b.license_note(LicenseNote(license_id=w["inv-A-admin"], note=r)),
+        codes(0, 0, 3),
+    ),
+    Case(
+        "license_note (other partner)",
+        lambda b, w, r: b.license_note(LicenseNote(license_id=w["cap-B1"], note=r)),
+        codes(0, 3, 3),
+    ),
+    Case(
+        "license_void",
+        lambda b, w, r: b.license_void(LicenseVoid(license_id=w[f"inv-A-{r}"], reason="x")),
+        codes(0, 5, 3),  # voiding undoes a purchase: the admin's, as adding one is
+    ),
+    Case(
+        "license_void (activated)",
+        lambda b, w, r: b.license_void(LicenseVoid(license_id=w["cap-A1-admin"], reason="x")),
+        codes(4, 5, 5),
+    ),
+    Case(
+        "license_void (other partner)",
+        lambda b, w, r: b.license_void(LicenseVoid(license_id=w["inv-B"], reason="x")),
+        codes(0, 3, 3),
+    ),
+    Case(
         "license_add",
         lambda b, w, r: b.license_add(
             LicenseAdd(partner="Acme", purchase_order=f"PO-{r}", type="core", devices=1)
@@ -441,6 +526,42 @@ CASES: list[Case] = [
         "login_eid (partner inventory)",
         lambda b, w, r: b.login_eid(EidLogin(license_id=w["inv-A-admin"])),
         every(5),
+    ),
+    Case(
+        "report_renewals",
+        lambda b, w, r: b.report_renewals(RenewalsQuery(within_days=400)).rows,
+        every(OK),
+        seen=dict.fromkeys(ROLES, []),  # no maintenance is activated in this world
+    ),
+    Case(
+        "report_coverage",
+        lambda b, w, r: {row.install_code for row in b.report_coverage(CoverageQuery()).rows},
+        every(OK),
+        seen={Role.ADMIN: {"SS-A1", "SS-B1"}, Role.PARTNER: {"SS-A1"}, Role.CUSTOMER: {"SS-A1"}},
+    ),
+    Case(
+        "report_inventory",
+        lambda b, w, r: (lambda t: (t.licenses, t.retired))(
+            b.report_inventory(InventoryQuery()).total
+        ),
+        every(OK),
+        seen={Role.ADMIN: (9, 5), Role.PARTNER: (7, 4), Role.CUSTOMER: (4, 0)},
+    ),
+    Case(
+        "report_inventory (other partner)",
+        lambda b, w, r: b.report_inventory(InventoryQuery(partner="Beta")),
+        codes(0, 3, 3),
+    ),
+    Case(
+        "report_activity",
+        lambda b, w, r: sum(
+            row.count
+            for row in b.report_activity(ActivityQuery()).rows
+            if row.action == "license.add"
+        ),
+        every(OK),
+        # Beta's two purchases are the admin's to see; the customer sees none.
+        seen={Role.ADMIN: 9, Role.PARTNER: 7, Role.CUSTOMER: 0},
     ),
     Case("keys_list", lambda b, w, r: b.keys_list(), every(OK)),
     Case("keys_public_pem", lambda b, w, r: b.keys_public_pem(), every(OK)),

@@ -29,6 +29,7 @@ from licensectl.cli import (
     license,
     partner,
     profile,
+    report,
     search,
     serve,
     smartserver,
@@ -127,6 +128,12 @@ class RootGroup(TyperGroup):
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         return super().parse_args(ctx, hoist_global_options(args, _command_options(self, args)))
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """By task (`PANELS`), so that `--help` shows its panels in that order."""
+        names = super().list_commands(ctx)
+        order = {panel: i for i, panel in enumerate(PANELS)}
+        return sorted(names, key=lambda n: order.get(PANEL_OF.get(n, ""), len(order)))
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         # Caught here, before Typer's main sees them: Typer turns Ctrl-C into a bare
@@ -415,12 +422,63 @@ app.add_typer(smartserver.app, name="smartserver")
 app.add_typer(keys.app, name="keys")
 app.add_typer(db.app, name="db")
 app.add_typer(token.app, name="token")
+app.add_typer(report.app, name="report")
 transfer.register(app)
 activate.register(app)
 bulk.register(app)
 batch.register(app)
 serve.register(app)
 auth.register(app)
+
+
+@app.command("completion")
+def completion(
+    shell: Annotated[str, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")],
+) -> None:
+    """Print the shell completion script for bash, zsh or fish.
+
+    Besides commands and options it completes License IDs, customers, partners and
+    profiles from the store. Source it, or install it where the shell looks.
+    """
+    from licensectl.cli import complete
+    from licensectl.errors import UsageError
+
+    name = shell.strip().lower()
+    if name not in complete.SHELLS:
+        raise UsageError(f"no completion for {shell!r}: use bash, zsh or fish")
+    sys.stdout.write(complete.script(name))
+
+
+# `licensectl --help` groups the commands by task, in this order.
+PANELS = ("Accounts", "Licenses", "Activation", "Bulk", "Reports", "Admin")
+PANEL_OF: dict[str, str] = {
+    "partner": "Accounts",
+    "customer": "Accounts",
+    "search": "Accounts",
+    "license": "Licenses",
+    "transfer": "Licenses",
+    "activate": "Activation",
+    "return": "Activation",
+    "activate-offline": "Activation",
+    "smartserver": "Activation",
+    "import": "Bulk",
+    "export": "Bulk",
+    "batch": "Bulk",
+    "report": "Reports",
+    "profile": "Admin",
+    "token": "Admin",
+    "keys": "Admin",
+    "db": "Admin",
+    "serve": "Admin",
+    "completion": "Admin",
+    "login": "Admin",
+    "logout": "Admin",
+    "whoami": "Admin",
+}
+for _command in app.registered_commands:
+    _command.rich_help_panel = PANEL_OF.get(_command.name or "", _command.rich_help_panel)
+for _group in app.registered_groups:
+    _group.rich_help_panel = PANEL_OF.get(_group.name or "", _group.rich_help_panel)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,3 +97,58 @@ def _email(
         title=f"Customer {result.name}",
         saved=f"email {done} customer {result.customer_id}",
     )
+
+
+@app.command("rename")
+def rename(
+    ctx: typer.Context,
+    customer: CustomerArg,
+    new: Annotated[str, typer.Argument(metavar="NEW", help=doc("new_customer_name"))],
+    partner: PartnerOpt = None,
+) -> None:
+    """Rename a customer account; its Customer ID stays, the event log keeps the old name."""
+    from licensectl.contract.requests import CustomerRename
+
+    application = get_app(ctx)
+    result = application.backend().customer_rename(
+        CustomerRename(customer=customer, name=new, partner=partner)
+    )
+    application.out.ids(
+        result, [result.customer_id], saved=f"customer {result.customer_id} renamed"
+    )
+
+
+@app.command("note")
+def note(
+    ctx: typer.Context,
+    customer: CustomerArg,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help=doc("set_note"))],
+    partner: PartnerOpt = None,
+) -> None:
+    """Set (or, with "", clear) a customer account's note."""
+    from licensectl.contract.requests import CustomerNote
+
+    application = get_app(ctx)
+    result = application.backend().customer_note(
+        CustomerNote(customer=customer, note=text, partner=partner)
+    )
+    application.out.document(
+        result, title=f"Customer {result.name}", saved=f"note of customer {result.customer_id} set"
+    )
+
+
+@app.command("remove")
+def remove(ctx: typer.Context, customer: CustomerArg, partner: PartnerOpt = None) -> None:
+    """Remove a customer account that never held a license (one added by mistake)."""
+    from licensectl.contract.requests import CustomerRemove
+
+    application = get_app(ctx)
+    backend = application.backend()
+    found = backend.customer_show(customer, partner=partner)
+    application.confirm(
+        f"Remove customer {found.name!r} ({found.customer_id})?", what="removing a customer"
+    )
+    result = backend.customer_remove(CustomerRemove(customer=found.customer_id, partner=partner))
+    application.out.ids(
+        result, [result.customer_id], saved=f"customer {result.customer_id} removed"
+    )

@@ -15,6 +15,38 @@ CID = "2133c667-af41-4518-94df-a2bb3b775330"
 EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
     "partner add": ('licensectl partner add "Acme Integrators" --email ops@acme.example',),
     "partner list": ("licensectl partner list", "licensectl -o json partner list"),
+    "partner rename": ('licensectl partner rename "Acme Integratros" "Acme Integrators"',),
+    "customer rename": ('licensectl customer rename P2022-0280 "P2022-0208"',),
+    "customer note": (
+        'licensectl customer note P2022-0208 "Building 1, east wing; contact Jane"',
+        'licensectl customer note P2022-0208 ""',
+    ),
+    "customer remove": ("licensectl customer remove P2022-0280 --yes",),
+    "report renewals": (
+        "licensectl report renewals --within 90",
+        "licensectl report renewals --partner Acme --html renewals.html",
+    ),
+    "report coverage": (
+        "licensectl report coverage",
+        "licensectl -o csv report coverage > gaps.csv",
+    ),
+    "report inventory": (
+        "licensectl report inventory --by customer",
+        "licensectl -o json report inventory --by po --partner Acme",
+    ),
+    "report activity": (
+        "licensectl report activity --since 2026-11-01",
+        "licensectl report activity --html activity.html",
+    ),
+    "completion": (
+        "licensectl completion bash > ~/.local/share/bash-completion/completions/licensectl",
+        "licensectl completion fish > ~/.config/fish/completions/licensectl.fish",
+    ),
+    "license note": (f'licensectl license note {LID} "ordered for the east wing"',),
+    "license void": (
+        f'licensectl license void {LID} --reason "wrong PO line" --yes',
+        "licensectl license list --status void",
+    ),
     "customer add": (
         'CID=$(licensectl customer add "P2022-0208" --email owner@example.com)',
         'licensectl customer add "P-Building 1" --partner "Acme Integrators"',

@@ -117,4 +117,44 @@ def history(ctx: typer.Context, license_id: LicenseArg) -> None:
     out.listing(hist.events, columns=EVENT_COLUMNS, title="Events", empty="no events")
 
 
+@app.command("note")
+def note(
+    ctx: typer.Context,
+    license_id: LicenseArg,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help=doc("set_note"))],
+) -> None:
+    """Set (or, with "", clear) a license's note."""
+    from licensectl.contract.requests import LicenseNote
+
+    application = get_app(ctx)
+    lic = application.backend().license_note(LicenseNote(license_id=license_id, note=text))
+    application.out.document(
+        lic, title=f"License {lic.license_id}", saved=f"note of license {lic.license_id} set"
+    )
+
+
+@app.command("void")
+def void(
+    ctx: typer.Context,
+    license_id: LicenseArg,
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help=doc("void_reason"))],
+) -> None:
+    """Void a license added by mistake (never transferred or activated); its PO line
+    can then be imported again. It is kept, read-only: `license list --status void`."""
+    from licensectl.contract.requests import LicenseVoid
+
+    application = get_app(ctx)
+    backend = application.backend()
+    found = backend.license_show(license_id)
+    application.confirm(
+        f"Void license {found.license_id} (PO {found.purchase_order} line {found.po_line}, "
+        f"{found.quantity} × {found.type.value} {found.devices})?",
+        what="voiding a license",
+    )
+    lic = backend.license_void(
+        LicenseVoid(license_id=found.license_id or license_id, reason=reason)
+    )
+    application.out.ids(lic, [lic.license_id or ""], saved=f"license {lic.license_id} is void")
+
+
 __all__ = ["LICENSE_COLUMNS", "app"]

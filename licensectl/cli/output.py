@@ -19,9 +19,10 @@ from enum import StrEnum
 from typing import Any
 
 from rich.cells import cell_len  # noqa: TID251
-from rich.console import Console  # noqa: TID251
+from rich.console import Console, ConsoleOptions, RenderResult  # noqa: TID251
 from rich.markup import escape  # noqa: TID251
 from rich.table import Table  # noqa: TID251
+from rich.text import Text as RichText  # noqa: TID251
 from rich.tree import Tree  # noqa: TID251
 
 from licensectl.errors import OutputError
@@ -294,6 +295,11 @@ class Output:
             with _stdout(None):
                 self._out(wider).print(table)
 
+    def chart(self, title: str, bars: Sequence[tuple[str, int]]) -> None:
+        """A bar chart on stdout, within the terminal's width (`BarChart`)."""
+        with _stdout(None):
+            self._out().print(BarChart(title, bars))
+
     def record(
         self,
         data: dict[str, Any],
@@ -437,3 +443,44 @@ def _fit_columns(
             break
         keep.remove(i)
     return sorted(keep), sum(least[k] for k in keep) - 1
+
+
+# --- charts -------------------------------------------------------------------------
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+#: Chart labels are cut to this many characters; bars are at most this long.
+LABEL_MAX = 24
+BAR_MAX = 60
+
+
+@dataclass
+class BarChart:
+    """A bar chart as a Rich renderable, within the width it is given.
+
+    Each bar is a label, a run of block characters (eighths for the last cell, so small
+    differences show) and the value. Colour is a style only: under `NO_COLOR` Rich drops
+    it and the blocks still read as bars.
+    """
+
+    title: str
+    bars: Sequence[tuple[str, int]]
+    style: str = "cyan"
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield RichText(printable(self.title), style="bold")
+        if not self.bars:
+            yield RichText("  (nothing)")
+            return
+        labels = [printable(label)[:LABEL_MAX] for label, _ in self.bars]
+        values = [f"{v:,}" for _, v in self.bars]
+        label_w = max(len(x) for x in labels)
+        value_w = max(len(x) for x in values)
+        room = max(min(options.max_width - label_w - value_w - 3, BAR_MAX), 1)
+        top = max(max(v for _, v in self.bars), 1)
+        for label, value, (_, v) in zip(labels, values, self.bars, strict=True):
+            full, part = divmod(max(round(v / top * room * 8), 0), 8)
+            bar = "█" * full + (_EIGHTHS[part] if part else "")
+            line = RichText(f"{label:<{label_w}} ")
+            line.append(f"{bar:<{room}}", style=self.style)
+            line.append(f" {value:>{value_w}}")
+            yield line

@@ -34,3 +34,17 @@ def list_(ctx: typer.Context) -> None:
     application.out.listing(
         application.backend().partner_list(), columns=PARTNER_COLUMNS, empty="no partners yet"
     )
+
+
+@app.command("rename")
+def rename(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(metavar="OLD", help=doc("partner_current"))],
+    new: Annotated[str, typer.Argument(metavar="NEW", help=doc("new_partner_name"))],
+) -> None:
+    """Rename a partner (admin); the event log keeps the old name."""
+    from licensectl.contract.requests import PartnerRename
+
+    application = get_app(ctx)
+    partner = application.backend().partner_rename(PartnerRename(partner=old, name=new))
+    application.out.ids(partner, [partner.name], saved=f"partner renamed to {partner.name!r}")

@@ -68,6 +68,13 @@ ROUTES: Final[dict[str, Route]] = {
     "customer_show": Route("GET", "/v1/customers/{customer}"),
     "customer_email_add": Route("POST", "/v1/customers/{customer}/emails"),
     "customer_email_remove": Route("DELETE", "/v1/customers/{customer}/emails"),
+    # fixing mistakes
+    "partner_rename": Route("POST", "/v1/partners/{partner}/rename"),
+    "customer_rename": Route("POST", "/v1/customers/{customer}/rename"),
+    "customer_note": Route("PUT", "/v1/customers/{customer}/note"),
+    "customer_remove": Route("DELETE", "/v1/customers/{customer}"),
+    "license_note": Route("PUT", "/v1/licenses/{license_id}/note"),
+    "license_void": Route("POST", "/v1/licenses/{license_id}/void"),
     # licenses
     "license_add": Route("POST", "/v1/licenses", status=201),
     "license_list": Route("GET", "/v1/licenses"),
@@ -85,6 +92,11 @@ ROUTES: Final[dict[str, Route]] = {
     "import_licenses": Route("POST", "/v1/imports"),
     "export_licenses": Route("GET", "/v1/exports"),
     "run_batch": Route("POST", "/v1/batches"),
+    # reports: their query models' fields as query parameters
+    "report_renewals": Route("GET", "/v1/reports/renewals"),
+    "report_coverage": Route("GET", "/v1/reports/coverage"),
+    "report_inventory": Route("GET", "/v1/reports/inventory"),
+    "report_activity": Route("GET", "/v1/reports/activity"),
     # the portal's keys and the store
     "keys_list": Route("GET", "/v1/keys/public", public=True),
     "keys_rotate": Route("POST", "/v1/keys/rotate"),

@@ -26,8 +26,13 @@ FIELDS: Final[dict[str, Doc]] = {
     "customer_name": Doc("Account name, e.g. P2022-0208 (unique within its partner)."),
     "partner": Doc("Partner name (optional when the store has one partner)."),
     "emails": Doc("Contact email, usable as a customer login (repeatable)."),
-    "customer": Doc("Customer ID or name."),
+    "customer": Doc("Customer ID (or a unique prefix of 8+ hex digits) or name."),
     "contact": Doc("Email address."),
+    "partner_current": Doc("The partner's current name."),
+    "new_partner_name": Doc("The partner's new name (unique, any case)."),
+    "new_customer_name": Doc("The account's new name (unique within its partner)."),
+    "set_note": Doc("The new note; empty clears it."),
+    "void_reason": Doc("Why the license is void, e.g. 'wrong PO line' (kept in its history)."),
     # licenses
     "purchase_order": Doc("Purchase order number."),
     "type": Doc("License type: capacity, maintenance or core."),
@@ -37,8 +42,11 @@ FIELDS: Final[dict[str, Doc]] = {
     "term_months": Doc("Maintenance term in months: 12 or 36 (maintenance only)."),
     "note": Doc("Free-text note."),
     # transfer
-    "license_id": Doc("License ID."),
-    "to": Doc("Receiving customer: Customer ID, or a name among the license's partner's."),
+    "license_id": Doc("License ID, or a unique prefix of it (8+ hex digits)."),
+    "to": Doc(
+        "Receiving customer: Customer ID (or a unique prefix), or a name among the license's "
+        "partner's."
+    ),
     "transfer_quantity": Doc("Copies to move (default all); the rest stay with the sender."),
     "dry_run": Doc("Show the result; change nothing."),
     # activation
@@ -54,6 +62,11 @@ FIELDS: Final[dict[str, Doc]] = {
     "expiring_within": Doc("Maintenance expiring within this many days."),
     "limit": Doc("At most this many rows.", DEFAULT_LIMIT),
     "after": Doc("Only rows after this ID: the next page."),
+    # reports
+    "within_days": Doc("Maintenance expiring within this many days.", 90),
+    "report_partner": Doc("Only this partner's."),
+    "inventory_by": Doc("Group by customer, po or type.", "type"),
+    "since": Doc("Events from this day on (YYYY-MM-DD; default: 30 days ago)."),
     # tokens
     "token_role": Doc("What the token may do: admin, partner or customer."),
     "token_partner": Doc("The partner a partner or customer token is scoped to."),

@@ -51,6 +51,7 @@ class CustomerPublic(Public):
     name: str
     partner: str
     emails: list[str]
+    note: str | None = None
     created_at: UtcDateTime
 
 
@@ -202,6 +203,85 @@ class BatchResult(Public):
             assert self.error is not None
             data["error"] = self.error.model_dump()
         return data
+
+
+# --- reports ----------------------------------------------------------------------
+
+
+class ChartBar(Public):
+    """One bar of a report's chart: a label (a month, a day) and its value."""
+
+    label: str
+    value: int
+
+
+class RenewalRow(Public):
+    """Maintenance expiring in one month, of one customer, on one SmartServer."""
+
+    month: str
+    customer_id: str | None
+    customer: str | None
+    install_code: str
+    smartserver: str | None
+    #: Maintenance devices (devices × copies) expiring.
+    devices: int
+    first_expiry: UtcDateTime
+
+
+class RenewalsReport(Public):
+    within_days: int
+    #: Maintenance devices expiring, month by month (every month of the window).
+    months: list[ChartBar]
+    rows: list[RenewalRow]
+
+
+class CoverageRow(Public):
+    """A SmartServer whose unexpired maintenance covers less than its capacity."""
+
+    install_code: str
+    smartserver: str | None
+    customer: str | None
+    capacity: int
+    maintenance_devices: int
+    shortfall: int
+
+
+class CoverageReport(Public):
+    rows: list[CoverageRow]
+
+
+class InventoryRow(Public):
+    """Licenses of one group (a customer, a purchase order or a type)."""
+
+    group: str
+    #: Licenses in force (available or activated) and their copies.
+    licenses: int
+    copies: int
+    free: int
+    activated: int
+    #: Transferred licenses, kept for tracking.
+    retired: int
+    void: int
+
+
+class InventoryReport(Public):
+    by: str
+    rows: list[InventoryRow]
+    total: InventoryRow
+
+
+class ActivityRow(Public):
+    day: str
+    actor: str
+    action: str
+    count: int
+
+
+class ActivityReport(Public):
+    since: str
+    #: Events a day, every day since `since`.
+    days: list[ChartBar]
+    rows: list[ActivityRow]
 
 
 # --- the store and the portal's keys ------------------------------------------------

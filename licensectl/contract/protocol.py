@@ -22,12 +22,15 @@ from typing import Protocol
 
 from licensectl.contract.models import (
     ActivationPublic,
+    ActivityReport,
     BatchResult,
+    CoverageReport,
     CustomerDetail,
     CustomerPage,
     CustomerPublic,
     CustomerSearchPage,
     ImportSummary,
+    InventoryReport,
     KeyPublic,
     LicenseDetail,
     LicenseHistory,
@@ -35,6 +38,7 @@ from licensectl.contract.models import (
     LicensePublic,
     PartnerPublic,
     Principal,
+    RenewalsReport,
     SmartServerPublic,
     StoreBackup,
     StoreCheckReport,
@@ -45,14 +49,24 @@ from licensectl.contract.models import (
 )
 from licensectl.contract.requests import (
     Activate,
+    ActivityQuery,
+    CoverageQuery,
     CustomerAdd,
     CustomerEmail,
+    CustomerNote,
+    CustomerRemove,
+    CustomerRename,
     EidLogin,
     ImportOptions,
+    InventoryQuery,
     LicenseAdd,
     LicenseFilter,
+    LicenseNote,
+    LicenseVoid,
     Page,
     PartnerAdd,
+    PartnerRename,
+    RenewalsQuery,
     Return,
     TokenCreate,
     Transfer,
@@ -82,6 +96,19 @@ class Backend(Protocol):
     def customer_show(self, customer: str, *, partner: str | None = None) -> CustomerDetail: ...
     def customer_email_add(self, request: CustomerEmail) -> CustomerPublic: ...
     def customer_email_remove(self, request: CustomerEmail) -> CustomerPublic: ...
+
+    # --- fixing mistakes (each writes an event with the old and new value) -------
+    def partner_rename(self, request: PartnerRename) -> PartnerPublic: ...
+    def customer_rename(self, request: CustomerRename) -> CustomerPublic: ...
+    def customer_note(self, request: CustomerNote) -> CustomerPublic: ...
+    def customer_remove(self, request: CustomerRemove) -> CustomerPublic:
+        """Remove an account that never held a license; answers it as it was."""
+        ...
+
+    def license_note(self, request: LicenseNote) -> LicensePublic: ...
+    def license_void(self, request: LicenseVoid) -> LicensePublic:
+        """Void a license never transferred or activated: kept, read-only, its PO line free."""
+        ...
 
     # --- licenses ---------------------------------------------------------------
     def license_add(self, request: LicenseAdd) -> LicensePublic: ...
@@ -118,6 +145,12 @@ class Backend(Protocol):
         only that failure's result is yielded.
         """
         ...
+
+    # --- reports (SQL aggregates, within the principal's scope) ------------------
+    def report_renewals(self, query: RenewalsQuery) -> RenewalsReport: ...
+    def report_coverage(self, query: CoverageQuery) -> CoverageReport: ...
+    def report_inventory(self, query: InventoryQuery) -> InventoryReport: ...
+    def report_activity(self, query: ActivityQuery) -> ActivityReport: ...
 
     # --- the portal's signing keys ------------------------------------------------
     def keys_list(self) -> list[KeyPublic]: ...

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -75,7 +76,43 @@ class CustomerEmail(Request):
     partner: StrictStr | None = _field("partner")
 
 
+class PartnerRename(Request):
+    partner: StrictStr = _field("partner_current", required=True)
+    name: StrictStr = _field("new_partner_name", required=True)
+
+
+class CustomerRename(Request):
+    customer: StrictStr = _field("customer", required=True)
+    name: StrictStr = _field("new_customer_name", required=True)
+    partner: StrictStr | None = _field("partner")
+
+
+class CustomerNote(Request):
+    customer: StrictStr = _field("customer", required=True)
+    note: StrictStr | None = _field("set_note")
+    partner: StrictStr | None = _field("partner")
+
+
+class CustomerRemove(Request):
+    """Remove an account that never held a license (a mistake); refused otherwise."""
+
+    customer: StrictStr = _field("customer", required=True)
+    partner: StrictStr | None = _field("partner")
+
+
 # --- licenses ---------------------------------------------------------------------
+
+
+class LicenseNote(Request):
+    license_id: StrictStr = _field("license_id", required=True)
+    note: StrictStr | None = _field("set_note")
+
+
+class LicenseVoid(Request):
+    """Withdraw a license added by mistake, never transferred or activated."""
+
+    license_id: StrictStr = _field("license_id", required=True)
+    reason: StrictStr = _field("void_reason", required=True)
 
 
 class LicenseAdd(Request):
@@ -139,6 +176,30 @@ class ImportOptions(Request):
     dry_run: bool = Field(False, description=FIELDS["import_dry_run"].help)
 
 
+# --- reports ----------------------------------------------------------------------
+
+
+class RenewalsQuery(Request):
+    within_days: StrictInt = _field("within_days")
+    partner: StrictStr | None = _field("report_partner")
+
+
+class CoverageQuery(Request):
+    partner: StrictStr | None = _field("report_partner")
+
+
+InventoryBy = Literal["customer", "po", "type"]
+
+
+class InventoryQuery(Request):
+    partner: StrictStr | None = _field("report_partner")
+    by: InventoryBy = _field("inventory_by")
+
+
+class ActivityQuery(Request):
+    since: date | None = _field("since")
+
+
 # --- tokens -----------------------------------------------------------------------
 
 
@@ -175,6 +236,30 @@ class CustomerEmailRemoveOp(CustomerEmail, _Op):
     op: Literal["customer.email.remove"]
 
 
+class PartnerRenameOp(PartnerRename, _Op):
+    op: Literal["partner.rename"]
+
+
+class CustomerRenameOp(CustomerRename, _Op):
+    op: Literal["customer.rename"]
+
+
+class CustomerNoteOp(CustomerNote, _Op):
+    op: Literal["customer.note"]
+
+
+class CustomerRemoveOp(CustomerRemove, _Op):
+    op: Literal["customer.remove"]
+
+
+class LicenseNoteOp(LicenseNote, _Op):
+    op: Literal["license.note"]
+
+
+class LicenseVoidOp(LicenseVoid, _Op):
+    op: Literal["license.void"]
+
+
 class LicenseAddOp(LicenseAdd, _Op):
     op: Literal["license.add"]
 
@@ -195,6 +280,12 @@ BatchOp = Annotated[
     CustomerAddOp
     | CustomerEmailAddOp
     | CustomerEmailRemoveOp
+    | PartnerRenameOp
+    | CustomerRenameOp
+    | CustomerNoteOp
+    | CustomerRemoveOp
+    | LicenseNoteOp
+    | LicenseVoidOp
     | LicenseAddOp
     | TransferOp
     | ActivateOp
@@ -207,6 +298,12 @@ BATCH_OPS: dict[str, tuple[type[_Op], str]] = {
     "customer.add": (CustomerAddOp, "customer_id"),
     "customer.email.add": (CustomerEmailAddOp, "customer_id"),
     "customer.email.remove": (CustomerEmailRemoveOp, "customer_id"),
+    "partner.rename": (PartnerRenameOp, "name"),
+    "customer.rename": (CustomerRenameOp, "customer_id"),
+    "customer.note": (CustomerNoteOp, "customer_id"),
+    "customer.remove": (CustomerRemoveOp, "customer_id"),
+    "license.note": (LicenseNoteOp, "license_id"),
+    "license.void": (LicenseVoidOp, "license_id"),
     "license.add": (LicenseAddOp, "license_id"),
     "transfer": (TransferOp, "transferred.license_id"),
     "activate": (ActivateOp, "license_id"),

@@ -48,12 +48,15 @@ from licensectl.contract.api import (
 )
 from licensectl.contract.models import (
     ActivationPublic,
+    ActivityReport,
     BatchResult,
+    CoverageReport,
     CustomerDetail,
     CustomerPage,
     CustomerPublic,
     CustomerSearchPage,
     ImportSummary,
+    InventoryReport,
     KeyPublic,
     LicenseDetail,
     LicenseHistory,
@@ -61,6 +64,7 @@ from licensectl.contract.models import (
     LicensePublic,
     PartnerPublic,
     Principal,
+    RenewalsReport,
     SmartServerPublic,
     StoreBackup,
     StoreCheckReport,
@@ -84,14 +88,24 @@ if TYPE_CHECKING:
 
     from licensectl.contract.requests import (
         Activate,
+        ActivityQuery,
+        CoverageQuery,
         CustomerAdd,
         CustomerEmail,
+        CustomerNote,
+        CustomerRemove,
+        CustomerRename,
         EidLogin,
         ImportOptions,
+        InventoryQuery,
         LicenseAdd,
         LicenseFilter,
+        LicenseNote,
+        LicenseVoid,
         Page,
         PartnerAdd,
+        PartnerRename,
+        RenewalsQuery,
         Return,
         TokenCreate,
         Transfer,
@@ -111,6 +125,7 @@ EXPORT_BATCH: Final = 500
 #: the local backend's `default_partner` does.
 DEFAULT_PARTNER_OPS: Final = frozenset(
     {"customer_add", "customer_show", "customer_email_add", "customer_email_remove", "license_add"}
+    | {"customer_rename", "customer_note", "customer_remove"}
 )
 _LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -495,6 +510,50 @@ class RemoteBackend:
 
     def customer_email_remove(self, request: CustomerEmail) -> CustomerPublic:
         result: CustomerPublic = self.call("customer_email_remove", CustomerPublic, request)
+        return result
+
+    # --- fixing mistakes -----------------------------------------------------------
+
+    def partner_rename(self, request: PartnerRename) -> PartnerPublic:
+        result: PartnerPublic = self.call("partner_rename", PartnerPublic, request)
+        return result
+
+    def customer_rename(self, request: CustomerRename) -> CustomerPublic:
+        result: CustomerPublic = self.call("customer_rename", CustomerPublic, request)
+        return result
+
+    def customer_note(self, request: CustomerNote) -> CustomerPublic:
+        result: CustomerPublic = self.call("customer_note", CustomerPublic, request)
+        return result
+
+    def customer_remove(self, request: CustomerRemove) -> CustomerPublic:
+        result: CustomerPublic = self.call("customer_remove", CustomerPublic, request)
+        return result
+
+    def license_note(self, request: LicenseNote) -> LicensePublic:
+        result: LicensePublic = self.call("license_note", LicensePublic, request)
+        return result
+
+    def license_void(self, request: LicenseVoid) -> LicensePublic:
+        result: LicensePublic = self.call("license_void", LicensePublic, request)
+        return result
+
+    # --- reports --------------------------------------------------------------------
+
+    def report_renewals(self, query: RenewalsQuery) -> RenewalsReport:
+        result: RenewalsReport = self.call("report_renewals", RenewalsReport, query)
+        return result
+
+    def report_coverage(self, query: CoverageQuery) -> CoverageReport:
+        result: CoverageReport = self.call("report_coverage", CoverageReport, query)
+        return result
+
+    def report_inventory(self, query: InventoryQuery) -> InventoryReport:
+        result: InventoryReport = self.call("report_inventory", InventoryReport, query)
+        return result
+
+    def report_activity(self, query: ActivityQuery) -> ActivityReport:
+        result: ActivityReport = self.call("report_activity", ActivityReport, query)
         return result
 
     # --- licenses ---------------------------------------------------------------

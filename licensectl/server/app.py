@@ -16,7 +16,15 @@ from licensectl import __version__
 from licensectl.server import errors
 from licensectl.server.deps import TouchMemo
 from licensectl.server.limits import BodyLimit
-from licensectl.server.routes import accounts, activation, bulk, licenses, portal, tokens
+from licensectl.server.routes import (
+    accounts,
+    activation,
+    bulk,
+    licenses,
+    portal,
+    reports,
+    tokens,
+)
 from licensectl.server.settings import Settings, store_url_from_env
 from licensectl.store.engine import Store
 
@@ -52,7 +60,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.state.settings = settings
     app.state.touch_memo = TouchMemo()
-    for module in (tokens, accounts, licenses, activation, bulk, portal):
+    for module in (tokens, accounts, licenses, activation, bulk, portal, reports):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, json_max=settings.json_body_max, upload_max=settings.upload_max)
     errors.install(app)

@@ -10,21 +10,25 @@ from licensectl.service.accounts import AccountOps
 from licensectl.service.activation import ActivationOps
 from licensectl.service.base import local_operator
 from licensectl.service.batch import BatchOps
+from licensectl.service.corrections import CorrectionOps
 from licensectl.service.exporting import ExportOps
 from licensectl.service.importing import ImportOps
 from licensectl.service.licenses import LicenseOps
+from licensectl.service.reports import ReportOps
 from licensectl.service.tokens import TokenOps
 from licensectl.service.transfer import TransferOps
 
 
 class LocalBackend(
     AccountOps,
+    CorrectionOps,
     LicenseOps,
     TransferOps,
     ActivationOps,
     ImportOps,
     ExportOps,
     BatchOps,
+    ReportOps,
     TokenOps,
 ):
     """The rules of the domain over a SQLite or PostgreSQL store, as one principal."""

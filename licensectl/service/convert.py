@@ -51,6 +51,7 @@ def customers_public(s: Session, customers: Sequence[Customer]) -> list[Customer
             name=c.name,
             partner=names.get(c.partner_id, "?"),
             emails=emails.get(c.id or 0, []),
+            note=c.note,
             created_at=c.created_at,
         )
         for c in customers

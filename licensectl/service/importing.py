@@ -697,6 +697,7 @@ def _same_key(lic: Table) -> ColumnElement[bool]:
         lic.c.po_key == _ROWS.c.po_key,
         lic.c.po_line == _ROWS.c.po_line,
         lic.c.parent_id.is_(None),
+        lic.c.status != LicenseStatus.VOID.value,
     )
 
 

@@ -131,6 +131,14 @@ _KEYS: Final = (
     ("customer", "name", "name_key", domain.name_key),
     ("license", "purchase_order", "po_key", domain.po_key),
 )
+#: Counts a damaged byte may turn negative or huge: (table, column, least, may be NULL).
+_COUNTS: Final = (
+    ("license", "devices", 1, False),
+    ("license", "quantity", 1, False),
+    ("license", "po_line", 1, False),
+    ("license", "active_copies", 0, False),
+    ("activation", "copies", 0, False),
+)
 _TIMES: Final = (
     ("partner", "created_at"),
     ("customer", "created_at"),
@@ -157,9 +165,26 @@ def _values(s: Session) -> _Check:
                 check.fail(f"{table}.{column} holds {value!r}, not a UUID")
     for table, name, key_column, fold in _KEYS:
         for value, key in conn.exec_driver_sql(f"SELECT {name}, {key_column} FROM {table}"):
+            if not isinstance(value, str):
+                check.fail(f"{table}.{name} holds {value!r}, not text")
+                continue
             expected = fold(value)
             if key != expected and not str(key).startswith(expected + " #"):
                 check.fail(f"{table} {value!r} has the key {key!r}; it should be {expected!r}")
+    for table, column, low, nullable in _COUNTS:
+        bad = conn.exec_driver_sql(
+            f"SELECT {column} FROM {table} WHERE "
+            + ("" if nullable else f"{column} IS NULL OR ")
+            + f"{column} < {low} OR {column} > {domain.COUNT_MAX}"
+        )
+        for (value,) in bad:
+            check.fail(f"{table}.{column} holds {value!r}, not a count licensectl writes")
+    terms = conn.exec_driver_sql(
+        "SELECT term_months FROM license WHERE term_months IS NOT NULL AND term_months NOT IN "
+        f"({', '.join(str(t) for t in domain.MAINTENANCE_TERMS)})"
+    )
+    for (value,) in terms:
+        check.fail(f"license.term_months holds {value!r}, not 12 or 36")
     from licensectl.store.schema import MIGRATIONS
 
     known = {version: name for version, name, _ in MIGRATIONS}
@@ -348,6 +373,11 @@ def _licenses(s: Session) -> list[_Check]:
             )
         if not 0 <= active <= quantity:
             activations.fail(f"license {lid} counts {active} active copies of {quantity}")
+        if current is LicenseStatus.VOID:
+            # Void: withdrawn before it was ever transferred or activated.
+            if children or active:
+                status.fail(f"license {lid} is void but was transferred or holds copies")
+            continue
         expected = domain.license_status(transferred=bool(children), active_copies=active)
         if current is not expected:
             status.fail(f"license {lid} is {current.value}; it should be {expected.value}")

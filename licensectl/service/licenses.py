@@ -13,7 +13,7 @@ from licensectl.contract.models import (
     LicensePublic,
 )
 from licensectl.contract.requests import LicenseAdd, LicenseFilter, Page
-from licensectl.domain import Role
+from licensectl.domain import LicenseStatus, Role
 from licensectl.errors import ConflictError, UsageError
 from licensectl.models import Customer, License
 from licensectl.service.base import _insert
@@ -56,6 +56,7 @@ class LicenseOps(Lookups):
                     License.po_key == domain.po_key(po),
                     License.po_line == request.po_line,
                     col(License.parent_id).is_(None),
+                    License.status != LicenseStatus.VOID,
                 )
             ).first()
             if existing is not None:

@@ -6,14 +6,17 @@ decided in one place: an object outside the scope is answered exactly as a missi
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from licensectl import domain
 from licensectl.contract.models import LicensePage
 from licensectl.contract.requests import LicenseFilter, Page
-from licensectl.domain import Inventory
+from licensectl.domain import Inventory, LicenseStatus
 from licensectl.errors import NotFoundError, UsageError
 from licensectl.models import Activation, Customer, Event, License, Partner
 from licensectl.service.base import BaseBackend, Scope
@@ -50,9 +53,27 @@ class Lookups(BaseBackend):
         return candidates[0]
 
     def _customer(self, s: Session, ref: str, *, partner: str | None) -> Customer:
-        """A customer by Customer ID, or by name (within `partner` when given)."""
+        """A customer by Customer ID, or by name (within `partner` when given), or by a
+        unique prefix of its Customer ID (a name that matches comes first)."""
         scope = self._scope_of(s)
         ref = ref.strip()
+        if not domain.looks_like_uuid(ref) and (prefix := id_prefix(ref)) is not None:
+            try:
+                return self._customer_by_name(s, ref, partner=partner)
+            except NotFoundError:
+                pass
+            try:
+                found_by_prefix = self._customer_prefix(s, prefix)
+            except NotFoundError:
+                raise NotFoundError(
+                    f"no customer named {ref!r} and no Customer ID starts with {prefix} "
+                    "(see 'licensectl customer list')"
+                ) from None
+            if partner is not None and found_by_prefix.partner_id != self._partner(s, partner).id:
+                raise NotFoundError(
+                    f"customer {found_by_prefix.customer_id} does not belong to partner {partner!r}"
+                )
+            return found_by_prefix
         if domain.looks_like_uuid(ref):
             cid = domain.parse_uuid(ref, what="Customer ID")
             stmt = scoped_customers(select(Customer).where(Customer.customer_id == cid), scope)
@@ -62,6 +83,10 @@ class Lookups(BaseBackend):
             if partner is not None and found.partner_id != self._partner(s, partner).id:
                 raise NotFoundError(f"customer {cid} does not belong to partner {partner!r}")
             return found
+        return self._customer_by_name(s, ref, partner=partner)
+
+    def _customer_by_name(self, s: Session, ref: str, *, partner: str | None) -> Customer:
+        scope = self._scope_of(s)
         key = domain.name_key(" ".join(ref.split()))
         stmt = scoped_customers(select(Customer).where(Customer.name_key == key), scope)
         if partner is not None or self.default_partner is not None:
@@ -78,7 +103,27 @@ class Lookups(BaseBackend):
             )
         return matches[0]
 
+    def _customer_prefix(self, s: Session, prefix: str) -> Customer:
+        """The one customer in scope whose Customer ID starts with `prefix`."""
+        stmt = scoped_customers(
+            select(Customer).where(prefix_range(col(Customer.customer_id), prefix)),
+            self._scope_of(s),
+        )
+        found: list[Customer] = list(s.exec(stmt.order_by(col(Customer.id)).limit(11)).all())
+        return _one_of(found, prefix, "Customer ID", lambda c: f"{c.customer_id} ({c.name})")
+
     def _license(self, s: Session, license_id: str, *, lock: bool = False) -> License:
+        prefix = None if domain.looks_like_uuid(license_id) else id_prefix(license_id)
+        if prefix is not None:
+            # A short ID (git's habit): resolved to the one License ID it starts, in scope.
+            stmt = scoped_licenses(
+                select(License).where(prefix_range(col(License.license_id), prefix)),
+                self._scope_of(s),
+            )
+            many: list[License] = list(s.exec(stmt.order_by(col(License.seq)).limit(11)).all())
+            license_id = _one_of(
+                many, prefix, "License ID", lambda x: f"{x.license_id} ({x.status.value})"
+            ).license_id
         lid = domain.parse_uuid(license_id, what="License ID")
         stmt = scoped_licenses(select(License).where(License.license_id == lid), self._scope_of(s))
         if lock:
@@ -137,6 +182,9 @@ class Lookups(BaseBackend):
             stmt = stmt.where(col(License.customer_pk).is_not(None))
         if filters.status is not None:
             stmt = stmt.where(License.status == filters.status)
+        else:
+            # Void licenses were mistakes: listed only when asked for (`--status void`).
+            stmt = stmt.where(License.status != LicenseStatus.VOID)
         if filters.type is not None:
             stmt = stmt.where(License.type == filters.type)
         if filters.expiring_within is not None:
@@ -170,6 +218,65 @@ class Lookups(BaseBackend):
         items = licenses_public(s, rows)
         last = items[-1].license_id if more else None
         return LicensePage(items=items, next_after=last)
+
+
+#: The fewest hex digits a short ID may have (git and docker show 7-12).
+SHORT_ID_MIN = 8
+_DASHES = (8, 12, 16, 20)
+_SHORT_RE = re.compile(r"^[0-9a-f][0-9a-f-]*$")
+
+
+def id_prefix(text: str) -> str | None:
+    """`text` as the canonical start of a UUID (lower case, dashes where UUIDs have
+    them), if it is one of at least 8 hex digits and not a whole UUID; else None."""
+    given = text.strip().lower()
+    if not _SHORT_RE.match(given):
+        return None
+    digits = given.replace("-", "")
+    if not SHORT_ID_MIN <= len(digits) < 32:
+        return None
+    canonical = _with_dashes(digits)
+    if "-" in given and not (canonical + "-").startswith(given):
+        return None  # dashes where a UUID has none
+    return canonical
+
+
+def _with_dashes(digits: str) -> str:
+    parts, start = [], 0
+    for end in (*_DASHES, 32):
+        if start >= len(digits):
+            break
+        parts.append(digits[start:end])
+        start = end
+    return "-".join(parts)
+
+
+def prefix_range(column: Any, prefix: str) -> Any:
+    """IDs starting with `prefix`, as an index range scan: `prefix <= id < next`, where
+    `next` is the prefix's hex value plus one (so no collation's view of `-` or of a
+    sentinel character matters); LIKE then keeps exactly the matches."""
+    digits = prefix.replace("-", "")
+    upper = int(digits, 16) + 1
+    clauses = [column >= prefix, column.like(prefix + "%")]
+    if upper < 16 ** len(digits):
+        clauses.append(column < _with_dashes(format(upper, f"0{len(digits)}x")))
+    return and_(*clauses)
+
+
+_T = TypeVar("_T")
+
+
+def _one_of(found: list[_T], prefix: str, what: str, show: Callable[[_T], str]) -> _T:
+    """The one object a short ID names; none is not found (3), several a usage error (2)."""
+    if not found:
+        raise NotFoundError(f"no {what} starts with {prefix}")
+    if len(found) > 1:
+        listed = ", ".join(show(x) for x in found[:10])
+        more = " and more" if len(found) > 10 else ""
+        raise UsageError(
+            f"{what} prefix {prefix} is ambiguous: it matches {listed}{more}; give more characters"
+        )
+    return found[0]
 
 
 def check_page(page: Page) -> int | None:

@@ -20,7 +20,7 @@ from licensectl.errors import ConflictError, NotFoundError
 from licensectl.models import Customer, License, Partner
 from licensectl.service.base import _DryRun, license_state
 from licensectl.service.convert import license_public, one_public
-from licensectl.service.lookup import Lookups
+from licensectl.service.lookup import Lookups, id_prefix
 
 LICENSES: Any = License.__table__  # type: ignore[attr-defined]
 
@@ -94,6 +94,14 @@ class TransferOps(Lookups):
         found = s.exec(
             select(Customer).where(Customer.partner_id == lic.partner_id, Customer.name_key == key)
         ).first()
+        if found is None and id_prefix(ref) is not None:
+            target = self._customer(s, ref, partner=None)  # a short Customer ID
+            if target.partner_id != lic.partner_id:
+                raise ConflictError(
+                    f"customer {target.customer_id} belongs to another partner; a license moves "
+                    "only to customers of its own partner"
+                )
+            return target
         if found is None:
             partner = s.get(Partner, lic.partner_id)
             raise NotFoundError(

@@ -52,11 +52,26 @@ def _api_tables(conn: Connection) -> None:
         table.__table__.create(conn, checkfirst=True)  # type: ignore[union-attr]
 
 
+def _everyday(conn: Connection) -> None:
+    """Customer notes; void licenses give up their PO line (docs/domain.md, Lifecycle);
+    events indexed by time (`report activity`).
+
+    Idempotent, as a new store made by migration 1 already has both.
+    """
+    columns = {c["name"] for c in inspect(conn).get_columns("customer")}
+    if "note" not in columns:
+        conn.exec_driver_sql("ALTER TABLE customer ADD COLUMN note VARCHAR(2000)")
+    conn.exec_driver_sql("DROP INDEX IF EXISTS uq_license_po_line")
+    conn.execute(models.PO_LINE_INDEX)
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_event_at ON event (at)")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _initial),
     (2, "name and PO keys compared after NFKC normalisation", rekey_nfkc),
     (3, "API tokens, idempotency keys, failed logins", _api_tables),
     (4, "audit log: hash chain, REPLACE and TRUNCATE guards", add_hash_chain),
+    (5, "customer notes; void licenses free their PO line; events by time", _everyday),
 ]
 LATEST = MIGRATIONS[-1][0]
 

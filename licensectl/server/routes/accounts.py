@@ -10,7 +10,16 @@ from pydantic import BaseModel
 
 from licensectl.contract.fields import DEFAULT_LIMIT, doc
 from licensectl.contract.models import CustomerDetail, CustomerPage, CustomerPublic, PartnerPublic
-from licensectl.contract.requests import CustomerAdd, CustomerEmail, Page, PartnerAdd
+from licensectl.contract.requests import (
+    CustomerAdd,
+    CustomerEmail,
+    CustomerNote,
+    CustomerRemove,
+    CustomerRename,
+    Page,
+    PartnerAdd,
+    PartnerRename,
+)
 from licensectl.server.calls import read, write
 from licensectl.server.deps import Backend
 from licensectl.server.routes import READ_ERRORS, body_of, operation
@@ -19,8 +28,16 @@ router = APIRouter(tags=["accounts"])
 
 if TYPE_CHECKING:
     EmailBody = BaseModel
+    PartnerRenameBody = BaseModel
+    CustomerRenameBody = BaseModel
+    CustomerNoteBody = BaseModel
+    CustomerRemoveBody = BaseModel
 else:
     EmailBody = body_of(CustomerEmail, "customer")
+    PartnerRenameBody = body_of(PartnerRename, "partner")
+    CustomerRenameBody = body_of(CustomerRename, "customer")
+    CustomerNoteBody = body_of(CustomerNote, "customer")
+    CustomerRemoveBody = body_of(CustomerRemove, "customer")
 
 Partner = Annotated[str | None, Query(description=doc("partner"))]
 Limit = Annotated[int, Query(description=doc("limit"))]
@@ -82,3 +99,39 @@ async def customer_email_remove(
     """Remove an email contact."""
     change = CustomerEmail(customer=customer, **body.model_dump(exclude_unset=True))
     return await write(request, backend, lambda: backend.customer_email_remove(change))
+
+
+@operation(router, "partner_rename", model=PartnerPublic)
+async def partner_rename(
+    request: Request, backend: Backend, partner: str, body: PartnerRenameBody
+) -> Response:
+    """Rename a partner (admin); the event names the old and new name."""
+    change = PartnerRename(partner=partner, **body.model_dump(exclude_unset=True))
+    return await write(request, backend, lambda: backend.partner_rename(change))
+
+
+@operation(router, "customer_rename", model=CustomerPublic)
+async def customer_rename(
+    request: Request, backend: Backend, customer: str, body: CustomerRenameBody
+) -> Response:
+    """Rename a customer account; its Customer ID stays."""
+    change = CustomerRename(customer=customer, **body.model_dump(exclude_unset=True))
+    return await write(request, backend, lambda: backend.customer_rename(change))
+
+
+@operation(router, "customer_note", model=CustomerPublic)
+async def customer_note(
+    request: Request, backend: Backend, customer: str, body: CustomerNoteBody
+) -> Response:
+    """Set (or, with null or "", clear) a customer account's note."""
+    change = CustomerNote(customer=customer, **body.model_dump(exclude_unset=True))
+    return await write(request, backend, lambda: backend.customer_note(change))
+
+
+@operation(router, "customer_remove", model=CustomerPublic)
+async def customer_remove(
+    request: Request, backend: Backend, customer: str, body: CustomerRemoveBody
+) -> Response:
+    """Remove an account that never held a license (409 otherwise); answers it as it was."""
+    change = CustomerRemove(customer=customer, **body.model_dump(exclude_unset=True))
+    return await write(request, backend, lambda: backend.customer_remove(change))

@@ -17,7 +17,15 @@ from licensectl.contract.models import (
     LicensePublic,
     TransferResult,
 )
-from licensectl.contract.requests import LicenseAdd, LicenseFilter, Page, Transfer, describe_invalid
+from licensectl.contract.requests import (
+    LicenseAdd,
+    LicenseFilter,
+    LicenseNote,
+    LicenseVoid,
+    Page,
+    Transfer,
+    describe_invalid,
+)
 from licensectl.domain import Inventory, LicenseStatus, LicenseType
 from licensectl.errors import UsageError
 from licensectl.server.calls import read, write
@@ -28,8 +36,12 @@ router = APIRouter(tags=["licenses"])
 
 if TYPE_CHECKING:
     TransferBody = BaseModel
+    NoteBody = BaseModel
+    VoidBody = BaseModel
 else:
     TransferBody = body_of(Transfer, "license_id")
+    NoteBody = body_of(LicenseNote, "license_id")
+    VoidBody = body_of(LicenseVoid, "license_id")
 
 Limit = Annotated[int, Query(description=doc("limit"))]
 After = Annotated[str | None, Query(description=doc("after"))]
@@ -123,3 +135,21 @@ async def search_po(
     """Licenses whose purchase order starts with (or equals) `q`, retired ones included."""
     page = Page(limit=limit, after=after)
     return await read(lambda: backend.search_po(q, exact=exact, page=page))
+
+
+@operation(router, "license_note", model=LicensePublic)
+async def license_note(
+    request: Request, backend: Backend, license_id: str, body: NoteBody
+) -> Response:
+    """Set (or, with null or "", clear) a license's note."""
+    change = LicenseNote(license_id=license_id, **body.model_dump(exclude_unset=True))
+    return await write(request, backend, lambda: backend.license_note(change))
+
+
+@operation(router, "license_void", model=LicensePublic)
+async def license_void(
+    request: Request, backend: Backend, license_id: str, body: VoidBody
+) -> Response:
+    """Void a license never transferred or activated (admin); its PO line is free again."""
+    change = LicenseVoid(license_id=license_id, **body.model_dump(exclude_unset=True))
+    return await write(request, backend, lambda: backend.license_void(change))

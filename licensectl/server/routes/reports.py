@@ -1,0 +1,81 @@
+"""Reports: SQL aggregates within the token's scope, their query fields as parameters."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from licensectl.contract.fields import doc
+from licensectl.contract.models import (
+    ActivityReport,
+    CoverageReport,
+    InventoryReport,
+    RenewalsReport,
+)
+from licensectl.contract.requests import (
+    ActivityQuery,
+    CoverageQuery,
+    InventoryBy,
+    InventoryQuery,
+    RenewalsQuery,
+    Request,
+    describe_invalid,
+)
+from licensectl.errors import UsageError
+from licensectl.server.calls import read
+from licensectl.server.deps import Backend
+from licensectl.server.routes import READ_ERRORS, operation
+
+router = APIRouter(tags=["reports"])
+
+Partner = Annotated[str | None, Query(description=doc("report_partner"))]
+
+
+def _query(model: type[Request], **given: Any) -> Any:
+    try:
+        return model.model_validate({k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        raise UsageError(describe_invalid(exc, model)) from None
+
+
+@operation(router, "report_renewals", model=RenewalsReport, errors=READ_ERRORS)
+async def report_renewals(
+    backend: Backend,
+    within_days: Annotated[int | None, Query(description=doc("within_days"))] = None,
+    partner: Partner = None,
+) -> Response:
+    """Maintenance expiring in the window, by month, customer and SmartServer."""
+    query = _query(RenewalsQuery, within_days=within_days, partner=partner)
+    return await read(lambda: backend.report_renewals(query))
+
+
+@operation(router, "report_coverage", model=CoverageReport, errors=READ_ERRORS)
+async def report_coverage(backend: Backend, partner: Partner = None) -> Response:
+    """SmartServers whose unexpired maintenance covers less than their capacity, worst first."""
+    query = _query(CoverageQuery, partner=partner)
+    return await read(lambda: backend.report_coverage(query))
+
+
+@operation(router, "report_inventory", model=InventoryReport, errors=READ_ERRORS)
+async def report_inventory(
+    backend: Backend,
+    partner: Partner = None,
+    by: Annotated[InventoryBy | None, Query(description=doc("inventory_by"))] = None,
+) -> Response:
+    """Licenses and copies in force, free, activated, retired and void, by group, with totals."""
+    query = _query(InventoryQuery, partner=partner, by=by)
+    return await read(lambda: backend.report_inventory(query))
+
+
+@operation(router, "report_activity", model=ActivityReport, errors=READ_ERRORS)
+async def report_activity(
+    backend: Backend,
+    since: Annotated[date | None, Query(description=doc("since"))] = None,
+) -> Response:
+    """Events by day, actor and action since a day."""
+    query = _query(ActivityQuery, since=since)
+    return await read(lambda: backend.report_activity(query))
