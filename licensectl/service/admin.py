@@ -8,7 +8,8 @@ from licensectl.contract.models import KeyPublic, StoreBackup, StoreCheckReport,
 from licensectl.domain import Role
 from licensectl.service.base import BaseBackend
 from licensectl.service.integrity import check_store
-from licensectl.store.schema import LATEST, current_version, ensure_schema
+from licensectl.store.schema import LATEST, current_version, ensure_schema, store_schema
+from licensectl.store.search_index import search_mode
 from licensectl.store.url import redact_url
 
 if TYPE_CHECKING:
@@ -38,8 +39,13 @@ class AdminOps(BaseBackend):
     def db_check(self) -> StoreCheckReport:
         """Check the store's files and every invariant the domain puts on its rows."""
         self._allow(Role.ADMIN, action="check the store")
-        with self._read() as s:
-            return check_store(s, self.store)
+        # Not self._read(): that would upgrade the store, and the check reports pending
+        # revisions instead (exit 7).
+        state = store_schema(self.store)
+        with self.store.read() as s:
+            report = check_store(s, self.store, state)
+            report.search_index = search_mode(s.connection())
+            return report
 
     def db_backup(self, path: str) -> StoreBackup:
         """Copy a SQLite store, online and consistent, to a new file (store/backup.py)."""
@@ -57,10 +63,17 @@ class AdminOps(BaseBackend):
     def db_upgrade(self) -> StoreSchema:
         """The store's schema version, brought up to date (stores also do it on first use)."""
         self._allow(Role.ADMIN, action="upgrade the store")
-        ensure_schema(self.store)
+        state = ensure_schema(self.store)
+        self.store._schema_ready = True  # type: ignore[attr-defined]
         with self._read() as s:
             version = current_version(s.connection())
-        return StoreSchema(store=redact_url(self.store.url), version=version, latest=LATEST)
+        return StoreSchema(
+            store=redact_url(self.store.url),
+            version=version,
+            latest=LATEST,
+            revision=state.revision,
+            latest_revision=state.latest,
+        )
 
     # --- signing keys -------------------------------------------------------------
 

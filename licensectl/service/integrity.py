@@ -19,6 +19,7 @@ from licensectl.contract.models import CheckResult, StoreCheckReport
 from licensectl.domain import LicenseStatus
 from licensectl.models import Activation, Customer, License, SmartServer
 from licensectl.store.engine import Store
+from licensectl.store.schema import SchemaState
 from licensectl.store.url import redact_url
 
 #: Problems listed per check; the count covers them all.
@@ -47,15 +48,35 @@ class _Check:
         )
 
 
-def check_store(s: Session, store: Store) -> StoreCheckReport:
+def check_store(s: Session, store: Store, state: SchemaState) -> StoreCheckReport:
     checks: list[_Check] = []
     if store.is_sqlite:
         checks += [_sqlite_integrity(s), _sqlite_foreign_keys(s)]
+    checks.append(_schema(state))
     checks += [_lineage(s), _ownership(s), *_licenses(s), _install_codes(s)]
     results = [c.result() for c in checks]
     return StoreCheckReport(
-        store=redact_url(store.url), ok=all(r.ok for r in results), checks=results
+        store=redact_url(store.url),
+        ok=all(r.ok for r in results),
+        checks=results,
+        revision=state.revision,
+        latest_revision=state.latest,
+        pending=state.pending,
     )
+
+
+def _schema(state: SchemaState) -> _Check:
+    check = _Check(f"schema: revision {state.revision or 'none'}, latest {state.latest}")
+    if not state.known:
+        check.fail(f"revision {state.revision} is newer than this licensectl: upgrade licensectl")
+    elif not state.is_licensectl:
+        check.fail("the database has tables but no licensectl schema")
+    elif state.pending:
+        check.fail(
+            f"{len(state.pending)} revisions pending ({', '.join(state.pending)}): "
+            "run 'licensectl db upgrade'"
+        )
+    return check
 
 
 def _sqlite_integrity(s: Session) -> _Check:
