@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from typing import Literal
+from datetime import datetime
+from enum import Enum
+from typing import Any, Literal
 
-from licensectl.contract.models import LicensePublic
+from licensectl.contract.models import LicensePublic, format_utc
 from licensectl.safe_text import csv_value, json_text
 
 ExportFormat = Literal["csv", "jsonl"]
@@ -34,7 +36,7 @@ def export_chunks(
         writer.writerow(keys)
     for batch in batches:
         for lic in batch:
-            data = lic.model_dump(mode="json")
+            data = json_data(lic, keys)
             if fmt == "csv":
                 writer.writerow([csv_value(data[k], raw=raw) for k in keys])
             else:
@@ -44,3 +46,17 @@ def export_chunks(
         buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue()  # the header of an empty CSV export
+
+
+def json_data(lic: LicensePublic, keys: list[str]) -> dict[str, Any]:
+    """`lic.model_dump(mode="json")`, for the field types a LicensePublic has, at a
+    fraction of its cost (tests/test_export_fast.py holds it to the same output)."""
+    data: dict[str, Any] = {}
+    for key in keys:
+        value = getattr(lic, key)
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, datetime):
+            value = format_utc(value)
+        data[key] = value
+    return data
