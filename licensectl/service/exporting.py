@@ -14,8 +14,10 @@ from typing import Any, Final
 from sqlalchemy import Table, select
 
 from licensectl import domain
-from licensectl.contract.models import LicensePublic
+from licensectl.contract.models import LicensePublic, format_utc
 from licensectl.contract.requests import LicenseFilter
+from licensectl.domain import LicenseStatus
+from licensectl.exporter import ExportRow
 from licensectl.models import Customer, License, Partner
 from licensectl.service.lookup import Lookups
 
@@ -32,6 +34,11 @@ class ExportOps(Lookups):
     ) -> Iterator[list[LicensePublic]]:
         """The licenses `license list` would show with these filters, all of them, oldest
         first, in batches: one query read as it goes, so memory stays flat."""
+        make = LicensePublic.model_construct
+        for rows in self._joined_rows(filters, batch_size=batch_size):
+            yield [make(**_fields(row._mapping)) for row in rows]
+
+    def _joined_rows(self, filters: LicenseFilter, *, batch_size: int) -> Iterator[Any]:
         with self._read() as s:
             # The filters' conditions, as `license list` builds them, on a joined SELECT.
             where = self._license_select(s, filters).whereclause
@@ -61,9 +68,36 @@ class ExportOps(Lookups):
             if where is not None:
                 stmt = stmt.where(where)
             result = s.connection().execute(stmt.execution_options(yield_per=batch_size))
-            make = LicensePublic.model_construct
-            for rows in result.partitions():
-                yield [make(**_fields(row._mapping)) for row in rows]
+            yield from result.partitions()
+
+    def export_rows(
+        self, filters: LicenseFilter, *, batch_size: int = EXPORT_BATCH
+    ) -> Iterator[list[ExportRow]]:
+        """The same licenses as `export_licenses`, as tuples of their JSON values in the
+        order of `LicensePublic`'s keys (exporter.export_row_chunks writes them)."""
+        transferred = LicenseStatus.TRANSFERRED
+        for rows in self._joined_rows(filters, batch_size=batch_size):
+            yield [
+                (
+                    lid,
+                    typ.value,
+                    devices,
+                    quantity,
+                    0 if status is transferred else quantity - active,
+                    term,
+                    po,
+                    line,
+                    status.value,
+                    partner,
+                    customer_id,
+                    customer,
+                    parent,
+                    note,
+                    format_utc(created),
+                )
+                for (lid, typ, devices, quantity, status, active, term, po, line, partner,
+                     customer_id, customer, parent, note, created) in rows
+            ]  # fmt: skip
 
 
 def _fields(row: Any) -> dict[str, Any]:
