@@ -94,6 +94,7 @@ def write_file(path: Path, rows: int, *, customers: bool, seed: int = 11) -> Pat
         w.writerow(COLUMNS)
         produced, po = 0, 0
         next_customer = 0
+        big = 0
         while produced < rows:
             po += 1
             partner = PARTNERS[po % len(PARTNERS)]
@@ -109,8 +110,9 @@ def write_file(path: Path, rows: int, *, customers: bool, seed: int = 11) -> Pat
                     t, devices, term = "core", 1, ""
                 customer = ""
                 if customers:
-                    if produced < BIG_LICENSES and partner == PARTNERS[1]:
+                    if big < BIG_LICENSES and partner == PARTNERS[1]:
                         customer = BIG_CUSTOMER
+                        big += 1
                     elif rng.random() < 0.2:
                         customer = customer_name(next_customer % n_customers)
                         next_customer += 1
