@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Final
 
-from sqlalchemy import Table, select
+from sqlalchemy import String, Table, select, type_coerce
 
 from licensectl import domain
 from licensectl.contract.models import LicensePublic, format_utc
@@ -38,18 +38,29 @@ class ExportOps(Lookups):
         for rows in self._joined_rows(filters, batch_size=batch_size):
             yield [make(**_fields(row._mapping)) for row in rows]
 
-    def _joined_rows(self, filters: LicenseFilter, *, batch_size: int) -> Iterator[Any]:
+    def _joined_rows(
+        self, filters: LicenseFilter, *, batch_size: int, plain: bool = False
+    ) -> Iterator[Any]:
+        """`plain`: type and status as their stored text, and on SQLite created_at too
+        (no enum or datetime made per row: export_rows formats them itself)."""
         with self._read() as s:
             # The filters' conditions, as `license list` builds them, on a joined SELECT.
             where = self._license_select(s, filters).whereclause
             lic, partner, customer = LICENSES, PARTNERS, CUSTOMERS
+            typ: Any = lic.c.type
+            status: Any = lic.c.status
+            created: Any = lic.c.created_at
+            if plain:
+                typ, status = type_coerce(typ, String), type_coerce(status, String)
+                if self.store.is_sqlite:
+                    created = type_coerce(created, String)
             stmt = (
                 select(
                     lic.c.license_id,
-                    lic.c.type,
+                    typ,
                     lic.c.devices,
                     lic.c.quantity,
-                    lic.c.status,
+                    status,
                     lic.c.active_copies,
                     lic.c.term_months,
                     lic.c.purchase_order,
@@ -59,7 +70,7 @@ class ExportOps(Lookups):
                     customer.c.name.label("customer"),
                     lic.c.parent_id,
                     lic.c.note,
-                    lic.c.created_at,
+                    created,
                 )
                 .join(partner, partner.c.id == lic.c.partner_id)
                 .outerjoin(customer, customer.c.id == lic.c.customer_pk)
@@ -75,29 +86,35 @@ class ExportOps(Lookups):
     ) -> Iterator[list[ExportRow]]:
         """The same licenses as `export_licenses`, as tuples of their JSON values in the
         order of `LicensePublic`'s keys (exporter.export_row_chunks writes them)."""
-        transferred = LicenseStatus.TRANSFERRED
-        for rows in self._joined_rows(filters, batch_size=batch_size):
+        transferred = LicenseStatus.TRANSFERRED.value
+        when = _sqlite_utc if self.store.is_sqlite else format_utc
+        for rows in self._joined_rows(filters, batch_size=batch_size, plain=True):
             yield [
                 (
                     lid,
-                    typ.value,
+                    typ,
                     devices,
                     quantity,
-                    0 if status is transferred else quantity - active,
+                    0 if status == transferred else quantity - active,
                     term,
                     po,
                     line,
-                    status.value,
+                    status,
                     partner,
                     customer_id,
                     customer,
                     parent,
                     note,
-                    format_utc(created),
+                    when(created),
                 )
                 for (lid, typ, devices, quantity, status, active, term, po, line, partner,
                      customer_id, customer, parent, note, created) in rows
             ]  # fmt: skip
+
+
+def _sqlite_utc(stored: str) -> str:
+    """format_utc of a time as SQLite stores it (`2026-11-29 10:15:00.123456`, UTC)."""
+    return f"{stored[:10]}T{stored[11:19]}Z"
 
 
 def _fields(row: Any) -> dict[str, Any]:
