@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, Table, column, literal
+from sqlalchemy import Integer, String, Table, column, literal, literal_column
 from sqlalchemy import text as sql_text
 from sqlmodel import Session, col, select
 
@@ -30,7 +30,7 @@ from licensectl.service.convert import (
     one_public,
 )
 from licensectl.service.lookup import Lookups, scoped_licenses
-from licensectl.store.search_index import TRIGRAM, fts_phrase, like_contains
+from licensectl.store.search_index import PG_SEARCHED, TRIGRAM, fts_phrase, like_contains
 
 LICENSES: Table = License.__table__  # type: ignore[attr-defined]
 
@@ -138,9 +138,11 @@ class LicenseOps(Lookups):
         if not needle:
             raise UsageError("search text must not be empty", field="text")
         with self._read() as s:
-            matching = select(Customer).where(
-                col(Customer.name_key).like(like_contains(needle), escape="\\")
-            )
+            pattern = like_contains(needle)
+            matching = select(Customer).where(col(Customer.name_key).like(pattern, escape="\\"))
+            if not self.store.is_sqlite and self._search_mode(s) == "pg_trgm":
+                searched = literal_column(PG_SEARCHED, String)
+                matching = matching.where(searched.like(pattern, escape="\\"))
             if len(needle) >= TRIGRAM and self._search_mode(s) == "fts5 trigram":
                 # The trigram index finds the candidates; the LIKE above decides.
                 candidates = sql_text(
