@@ -184,13 +184,14 @@ class _Import:
         #: Rows repeating a key whose first row made a new license: (row, that License
         #: ID), turned into errors naming the first row at the end.
         self.repeats_of_new: list[tuple[int, str]] = []
+        self.columns: dict[str, Sequence[str]] = {
+            LICENSES.name: _LICENSE_COLUMNS,
+            _ROWS.name: ("file_row", "partner_id", "po_key", "po_line"),
+            _SEEN.name: ("seq", "file_row"),
+        }
         self.insert = {
-            table.name: self._insert_sql(table, columns)
-            for table, columns in (
-                (LICENSES, _LICENSE_COLUMNS),
-                (_ROWS, ("file_row", "partner_id", "po_key", "po_line")),
-                (_SEEN, ("seq", "file_row")),
-            )
+            table.name: self._insert_sql(table, self.columns[table.name])
+            for table in (LICENSES, _ROWS, _SEEN)
         }
         bind = LICENSES.c.created_at.type.dialect_impl(self.dialect).bind_processor(self.dialect)
         self.created_at = bind(self.now) if bind else self.now
@@ -270,10 +271,7 @@ class _Import:
 
     def _existing(self, batch: list[_New]) -> dict[int, _Existing]:
         """The original license (not a successor) each row's key names, by row."""
-        self.conn.exec_driver_sql(
-            self.insert[_ROWS.name],
-            [(n.row.row, n.partner.id, n.po_key, n.row.po_line) for n in batch],
-        )
+        self._bulk(_ROWS, [(n.row.row, n.partner.id, n.po_key, n.row.po_line) for n in batch])
         lic, seen = LICENSES, _SEEN
         stmt = (
             select(
@@ -306,7 +304,7 @@ class _Import:
             (f.seq, n.row.row) for n, f, repeats in matched if repeats is None and f.seen_at is None
         ]
         if first_seen:
-            self.conn.exec_driver_sql(self.insert[_SEEN.name], first_seen)
+            self._bulk(_SEEN, first_seen)
         if any(n.row.customer is not None for n, _, _ in matched):
             self._holders({f.seq: f for _, f, _ in matched}, matched[0][0].row.row)
         for n, f, repeats in matched:
@@ -390,9 +388,9 @@ class _Import:
                     created_at,
                 )
             )
-        self.conn.exec_driver_sql(self.insert[LICENSES.name], originals)
+        self._bulk(LICENSES, originals)
         if successors:
-            self.conn.exec_driver_sql(self.insert[LICENSES.name], successors)
+            self._bulk(LICENSES, successors)
         self.summary.created += len(new)
 
     def _customers(self, rows: list[_New]) -> dict[int, int]:
@@ -600,6 +598,24 @@ class _Import:
         json_build_object (same arguments: key, value, key, value …)."""
         build = func.json_build_object if self.postgres else func.json_object
         return build(*(part for key, value in pairs.items() for part in (_text(key), value)))
+
+    def _bulk(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
+        """Insert rows (tuples in the order of `self.columns[table.name]`): on SQLite one
+        executemany; on PostgreSQL one COPY, several times faster than even psycopg's
+        pipelined executemany, in the same transaction on the same connection."""
+        if not rows:
+            return
+        if not self.postgres:
+            self.conn.exec_driver_sql(self.insert[table.name], rows)
+            return
+        columns = ", ".join(self.columns[table.name])
+        driver: Any = self.conn.connection.driver_connection
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
     def _insert_sql(self, table: Table, columns: Sequence[str]) -> str:
         """INSERT for the driver's own executemany: Core's per-row parameter handling
