@@ -129,6 +129,14 @@ class InvalidDataError(LicensectlError):
     kind = "invalid_data"
 
 
+class StoreDamagedError(InvalidDataError):
+    """A store whose file or rows are damaged: a malformed SQLite file, a value no
+    licensectl wrote (an unknown enum value, a time that does not parse). Exit 7;
+    `licensectl db check` says what is wrong."""
+
+    kind = "store_damaged"
+
+
 class Interrupted(LicensectlError):
     """Interrupted, or a confirmation declined."""
 
@@ -150,6 +158,7 @@ ERRORS_BY_KIND: dict[str, type[LicensectlError]] = {
         StoreUnavailableError,
         RemoteError,
         InvalidDataError,
+        StoreDamagedError,
         Interrupted,
         TooLargeError,
         RateLimitedError,

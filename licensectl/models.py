@@ -174,6 +174,8 @@ class Event(SQLModel, table=True):
     customer_id: str | None = Field(default=None, max_length=36, index=True)
     partner_id: int | None = Field(default=None)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: SHA-256 over this event and the previous one's hash (licensectl/store/audit.py).
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class ApiToken(SQLModel, table=True):

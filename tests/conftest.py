@@ -85,8 +85,14 @@ def _pg_admin_url() -> str:
     return PG_URL.replace("postgresql+psycopg://", "postgresql://")
 
 
-def create_pg_database(prefix: str = "licensectl_test", *, template: str | None = None) -> str:
-    """A new PostgreSQL database (a copy of `template`'s when given); returns its URL."""
+def create_pg_database(
+    prefix: str = "licensectl_test", *, template: str | None = None, empty: bool = False
+) -> str:
+    """A new PostgreSQL database (a copy of `template`'s when given); returns its URL.
+
+    Without a template it is made a licensectl store, as `licensectl db upgrade` would
+    (licensectl initialises an existing database only when asked), unless `empty`.
+    """
     import psycopg
 
     assert PG_URL is not None
@@ -95,7 +101,17 @@ def create_pg_database(prefix: str = "licensectl_test", *, template: str | None 
     with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"{copy}')
     base = PG_URL.rsplit("/", 1)[0] if PG_URL.count("/") > 2 else PG_URL
-    return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://")
+    url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://")
+    if template is None and not empty:
+        from licensectl.store.engine import Store
+        from licensectl.store.gate import Access, prepare
+
+        store = Store(url)
+        try:
+            prepare(store, Access.INITIALISE)
+        finally:
+            store.dispose()
+    return url
 
 
 def drop_pg_database(url: str) -> None:
@@ -112,6 +128,18 @@ def pg_database() -> Iterator[str]:
     if not PG_URL:
         pytest.skip("set LICENSECTL_TEST_PG_URL to run the PostgreSQL tests")
     url = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def empty_pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database with no tables at all, dropped afterwards."""
+    if not PG_URL:
+        pytest.skip("set LICENSECTL_TEST_PG_URL to run the PostgreSQL tests")
+    url = create_pg_database(empty=True)
     try:
         yield url
     finally:

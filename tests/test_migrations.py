@@ -16,6 +16,7 @@ import pytest
 from conftest import Cli
 from sqlalchemy import create_engine, text
 
+from licensectl.store import gate
 from licensectl.store.schema import HEAD, LATEST, REVISIONS
 from licensectl.store.url import normalize_db_url
 
@@ -34,6 +35,7 @@ DATA_TABLES = (
 
 
 def execute(url: str, *statements: str) -> None:
+    """Change the store behind licensectl's back (as an older or newer licensectl would)."""
     engine = create_engine(normalize_db_url(url))
     try:
         with engine.begin() as conn:
@@ -41,6 +43,7 @@ def execute(url: str, *statements: str) -> None:
                 conn.execute(text(statement))
     finally:
         engine.dispose()
+    gate.forget_all()  # as a new process would look again
 
 
 def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -83,7 +86,7 @@ def rewind_to_first_revision(url: str) -> None:
         "DROP TABLE api_token",
         "DROP TABLE idempotency_key",
         "DROP TABLE login_failure",
-        "DROP INDEX ix_license_status_seq",
+        "DROP INDEX ix_license_status_seq",  # revision 0005
         "DROP TABLE alembic_version",
         "DELETE FROM schema_migration WHERE version > 1",
     ]
@@ -122,7 +125,7 @@ def test_a_store_at_the_first_revision_upgrades_without_losing_anything(
     pending = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
     assert pending["revision"] == "0001" and pending["latest_revision"] == HEAD
     assert pending["pending"] == list(REVISIONS[1:])
-    schema = next(c for c in pending["checks"] if c["name"].startswith("schema"))
+    schema = next(c for c in pending["checks"] if c["name"].startswith("schema revision"))
     assert not schema["ok"] and "db upgrade" in schema["details"][0]
 
     upgraded = cli.json("db", "upgrade")
@@ -148,42 +151,53 @@ def test_a_store_at_the_first_revision_upgrades_without_losing_anything(
 def test_a_store_made_before_alembic_is_stamped_not_recreated(cli: Cli) -> None:
     assert cli.db is not None
     fill(cli)
-    # as numbered migration 3 left it: everything but revision 0004 and Alembic's table
-    execute(cli.db, "DROP TABLE alembic_version", "DELETE FROM schema_migration WHERE version > 3")
+    # as numbered migration 4 left it: everything but revision 0005 and Alembic's table
+    execute(cli.db, "DROP TABLE alembic_version", "DELETE FROM schema_migration WHERE version > 4")
     before = dump(cli.db)
     report = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
-    assert report["revision"] == "0003" and report["pending"] == ["0004"]
+    assert report["revision"] == "0004" and report["pending"] == ["0005"]
     assert cli.json("db", "upgrade")["revision"] == HEAD
     assert dump(cli.db) == before
     cli.ok("db", "check")
 
 
-def test_a_sqlite_store_upgrades_itself_on_first_use_after_a_backup(sqlite_cli: Cli) -> None:
+def test_a_sqlite_store_upgrades_itself_on_first_write_after_a_backup(sqlite_cli: Cli) -> None:
     assert sqlite_cli.db is not None
     made = fill(sqlite_cli)
     rewind_to_first_revision(sqlite_cli.db)
     before = dump(sqlite_cli.db)
-    listed = sqlite_cli.json("customer", "list")
-    assert len(listed) == 3
-    assert dump(sqlite_cli.db) == before
+    # a command that only reads does not upgrade it (store/gate.py): it names db upgrade
+    assert "db upgrade" in sqlite_cli.fails(6, "customer", "list").stderr
+    assert not Path(f"{sqlite_cli.db}.0001.backup").exists()
+    sqlite_cli.ok("partner", "add", "Late Partner")
+    after = dump(sqlite_cli.db)
+    assert {k: v for k, v in after.items() if k not in ("partner", "event")} == {
+        k: v for k, v in before.items() if k not in ("partner", "event")
+    }
+    assert after["partner"][: len(before["partner"])] == before["partner"]
     with sqlite3.connect(sqlite_cli.db) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)
     backup = Path(f"{sqlite_cli.db}.0001.backup")
     assert backup.is_file()
-    # the backup is a whole store of its own, at the old revision
-    old = Cli(db=str(backup))
-    assert old.json("license", "show", made["first"])["license_id"] == made["first"]
+    # the backup is a whole store of its own, at the old revision, with every row
+    with sqlite3.connect(backup) as copy:
+        assert copy.execute("SELECT max(version) FROM schema_migration").fetchone() == (1,)
+        licenses = {row[0] for row in copy.execute("SELECT license_id FROM license")}
+    assert made["first"] in licenses and len(licenses) == len(before["license"])
 
 
 def test_a_store_from_a_newer_licensectl_is_refused(cli: Cli) -> None:
     assert cli.db is not None
     cli.ok("partner", "add", "Acme")
-    execute(cli.db, "UPDATE alembic_version SET version_num = '9999'")
-    refused = cli.fails(6, "partner", "list")
-    assert "9999" in refused.stderr and "upgrade licensectl" in refused.stderr
-    refused = cli.fails(6, "db", "upgrade")
-    report = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
-    assert report["revision"] == "9999" and report["pending"] == []
+    execute(
+        cli.db,
+        "UPDATE alembic_version SET version_num = '9999'",
+        "INSERT INTO schema_migration (version, name, applied_at) "
+        "VALUES (99, 'from the future', '2030-01-01 00:00:00')",
+    )
+    for args in (("partner", "list"), ("db", "upgrade"), ("db", "check")):
+        refused = cli.fails(6, *args)
+        assert "newer" in refused.stderr and "upgrade licensectl" in refused.stderr
 
 
 @pytest.mark.parametrize("revision", ["0002", "0003"])

@@ -43,7 +43,7 @@ def test_schema_is_versioned_and_idempotent(store_url: str) -> None:
 
 
 def test_sqlite_pragmas(sqlite_cli: Cli) -> None:
-    sqlite_cli.ok("partner", "list")
+    sqlite_cli.ok("partner", "add", "Acme")
     store = Store(normalize_db_url(str(sqlite_cli.db)))
     try:
         with store.read() as session:

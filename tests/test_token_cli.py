@@ -46,6 +46,8 @@ def test_token_create_refuses_a_scope_that_does_not_fit_the_role(
     cli.fails(3, "token", "create", "--role", "partner", "--partner", "Nobody")
     cli.fails(3, "token", "create", "--role", "customer", "--customer", "Nobody")
     cli.fails(2, "token", "create", "--role", "admin", "--expires-in", "0")
+    huge = cli.fails(2, "token", "create", "--role", "admin", "--expires-in", str(2**70))
+    assert "1 to 3650 days" in huge.stderr and "Traceback" not in huge.stderr
     cli.fails(2, "token", "create", "--role", "root")
     cli.ok("token", "create", "--role", "admin", "--name", "ci")
     cli.fails(4, "token", "create", "--role", "admin", "--name", "CI")

@@ -42,9 +42,15 @@ class Application:
             from licensectl import config
             from licensectl.service import LocalBackend
 
+            if not self.debug:
+                quiet_library_logs()
             profile = None if self.db is not None else config.get_profile(self.profile)
+            url = self.store_url()
             self._backend = LocalBackend.open(
-                self.store_url(), default_partner=profile.partner if profile else None
+                url,
+                # Only the embedded default store is created on first use (store/gate.py).
+                embedded=url == config.default_db_url(),
+                default_partner=profile.partner if profile else None,
             )
         return self._backend
 
@@ -107,3 +113,18 @@ def env_flag(name: str) -> bool:
 def given(**options: object) -> dict[str, object]:
     """The options a user gave: left-out ones take the request model's default."""
     return {name: value for name, value in options.items() if value is not None}
+
+
+def quiet_library_logs() -> None:
+    """Keep the libraries' own log records off the user's terminal.
+
+    With no handler configured, Python prints a library's warnings through
+    `logging.lastResort`, tracebacks included: SQLAlchemy's pool does so when Ctrl-C
+    interrupts a PostgreSQL round trip ("Exception during reset or similar"). A user gets
+    one `Error:` line instead; `--debug` leaves the records alone.
+    """
+    import logging
+
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())

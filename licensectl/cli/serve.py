@@ -27,7 +27,8 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
     workers: Annotated[
-        int, typer.Option("--workers", min=1, help="Worker processes (SQLite or PostgreSQL).")
+        int,
+        typer.Option("--workers", min=1, max=64, help="Worker processes (SQLite or PostgreSQL)."),
     ] = 1,
     ssl_certfile: Annotated[
         str | None,
@@ -47,7 +48,11 @@ def serve(
     upload_max: Annotated[
         int,
         typer.Option(
-            "--upload-max", metavar="MIB", min=1, help="Largest import or batch body, in MiB."
+            "--upload-max",
+            metavar="MIB",
+            min=1,
+            max=65536,
+            help="Largest import or batch body, in MiB.",
         ),
     ] = 100,
     log_level: Annotated[

@@ -36,7 +36,7 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     # A server never migrates its store (`serve` checked it, /readyz keeps checking):
     # the backends it makes per request must not try to either.
-    store._schema_ready = True  # type: ignore[attr-defined]
+    store._schema_ready = True
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -8,7 +8,8 @@ from licensectl.contract.models import KeyPublic, StoreBackup, StoreCheckReport,
 from licensectl.domain import Role
 from licensectl.service.base import BaseBackend
 from licensectl.service.integrity import check_store
-from licensectl.store.schema import LATEST, current_version, ensure_schema, store_schema
+from licensectl.store.gate import Access, prepare, probe
+from licensectl.store.schema import LATEST, current_version, schema_state, store_schema
 from licensectl.store.search_index import search_mode
 from licensectl.store.url import redact_url
 
@@ -39,8 +40,12 @@ class AdminOps(BaseBackend):
     def db_check(self) -> StoreCheckReport:
         """Check the store's files and every invariant the domain puts on its rows."""
         self._allow(Role.ADMIN, action="check the store")
-        # Not self._read(): that would upgrade the store, and the check reports pending
-        # revisions instead (exit 7).
+        found = probe(self.store)
+        if found is None or not 0 < found.version < LATEST:
+            # The gate's rules (creates the embedded store, refuses what is not a store
+            # or is newer: exit 6). An older store is reported, not upgraded: its pending
+            # revisions fail the check (exit 7).
+            self._ready()
         state = store_schema(self.store)
         with self.store.read() as s:
             report = check_store(s, self.store, state)
@@ -63,10 +68,14 @@ class AdminOps(BaseBackend):
     def db_upgrade(self) -> StoreSchema:
         """The store's schema version, brought up to date (stores also do it on first use)."""
         self._allow(Role.ADMIN, action="upgrade the store")
-        state = ensure_schema(self.store)
-        self.store._schema_ready = True  # type: ignore[attr-defined]
+        # Looked at afresh, whatever this process remembers: this is the one command that
+        # initialises a store on purpose, or repairs a schema record.
+        self.store._schema_ready = False
+        prepare(self.store, Access.INITIALISE, remembered=False)
         with self._read() as s:
-            version = current_version(s.connection())
+            conn = s.connection()
+            version = current_version(conn)
+            state = schema_state(conn)
         return StoreSchema(
             store=redact_url(self.store.url),
             version=version,

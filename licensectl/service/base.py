@@ -14,11 +14,12 @@ from sqlmodel import Session, select
 
 from licensectl import domain
 from licensectl.contract.models import Principal
-from licensectl.domain import Role
+from licensectl.domain import Role, utcnow
 from licensectl.errors import AuthError, ConflictError, PermissionDeniedError
-from licensectl.models import Customer, Event, License, Partner
+from licensectl.models import Customer, License, Partner
+from licensectl.store.audit import NewEvent, append_events, lock_chain
 from licensectl.store.engine import Store
-from licensectl.store.schema import ensure_schema
+from licensectl.store.gate import Access, prepare
 
 
 def local_operator() -> Principal:
@@ -101,8 +102,10 @@ class BaseBackend:
         self._scope: Scope | None = None
 
     @classmethod
-    def open(cls, url: str, **kwargs: Any) -> Self:
-        return cls(Store(url), **kwargs)
+    def open(cls, url: str, *, embedded: bool = False, **kwargs: Any) -> Self:
+        """A backend on the store at `url`; `embedded` for the default store, the one
+        store any command creates on first use."""
+        return cls(Store(url, embedded=embedded), **kwargs)
 
     def close(self) -> None:
         self.store.dispose()
@@ -112,11 +115,11 @@ class BaseBackend:
 
     # --- transactions ---------------------------------------------------------
 
-    def _ready(self) -> Store:
-        """The store, its schema checked (and brought up to date) once per process."""
-        if not getattr(self.store, "_schema_ready", False):
-            ensure_schema(self.store)
-            self.store._schema_ready = True  # type: ignore[attr-defined]
+    def _ready(self, *, write: bool = False) -> Store:
+        """The store, checked (and created or upgraded, where the rules allow: store/gate.py)
+        once per process: a second backend on the same store runs no schema query."""
+        if not self.store._schema_ready:
+            prepare(self.store, Access.WRITE if write else Access.READ)
         return self.store
 
     @contextmanager
@@ -125,7 +128,8 @@ class BaseBackend:
         if self._outer is not None:
             yield
             return
-        with self._ready().write() as session:
+        with self._ready(write=True).write() as session:
+            lock_chain(session.connection())
             self._outer = session
             try:
                 yield
@@ -140,7 +144,8 @@ class BaseBackend:
             with self._outer.begin_nested():
                 yield self._outer
             return
-        with self._ready().write() as session:
+        with self._ready(write=True).write() as session:
+            lock_chain(session.connection())
             yield session
 
     @contextmanager
@@ -161,15 +166,20 @@ class BaseBackend:
         partner_id: int | None = None,
         **details: Any,
     ) -> None:
-        session.add(
-            Event(
-                actor=self.principal.actor,
-                action=action,
-                license_id=license_id,
-                customer_id=customer_id,
-                partner_id=partner_id,
-                details=details,
-            )
+        """Append one event to the audit log, chained to the one before it."""
+        append_events(
+            session.connection(),
+            [
+                NewEvent(
+                    utcnow(),
+                    self.principal.actor,
+                    action,
+                    license_id,
+                    customer_id,
+                    partner_id,
+                    details,
+                )
+            ],
         )
 
     # --- who may do what ------------------------------------------------------

@@ -9,8 +9,9 @@ row, or a dry run, rolls the whole transaction back, so the store is exactly as 
 and a killed import is simply a transaction that never committed.
 
 The events are the ones `customer add`, `license add` and `transfer` write. Those of the
-licenses are built by the database, in one INSERT … SELECT over the new rows at the end,
-rather than serialised row by row in Python: they cost a third of the import otherwise.
+licenses are written at the end, read back from the new rows a chunk at a time and
+chained in Python (each event's hash needs the one before it: store/audit.py), with the
+driver's own executemany.
 """
 
 from __future__ import annotations
@@ -32,11 +33,10 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
-    literal,
-    literal_column,
-    null,
     select,
 )
+from sqlalchemy.engine import Row
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from licensectl import domain
@@ -44,9 +44,10 @@ from licensectl.contract.models import ImportSummary, RowError
 from licensectl.contract.requests import ImportOptions
 from licensectl.domain import LicenseState, LicenseStatus, LicenseType, Role, utcnow
 from licensectl.importer import ImportRow, iter_rows
-from licensectl.models import Customer, Event, License, Partner
+from licensectl.models import Customer, License, Partner
 from licensectl.service.base import BaseBackend, _DryRun
 from licensectl.service.lookup import IN_CHUNK, Lookups
+from licensectl.store.audit import NewEvent, append_events
 
 #: Rows checked and written together: big enough that per-statement costs vanish, small
 #: enough that a batch's rows and look-ups stay a few megabytes.
@@ -60,7 +61,6 @@ NAME_CACHE: Final = 20_000
 LICENSES: Final[Table] = License.__table__  # type: ignore[attr-defined]
 CUSTOMERS: Final[Table] = Customer.__table__  # type: ignore[attr-defined]
 PARTNERS: Final[Table] = Partner.__table__  # type: ignore[attr-defined]
-EVENTS: Final[Table] = Event.__table__  # type: ignore[attr-defined]
 
 #: The license columns an import writes, in the order of the executemany tuples.
 _LICENSE_COLUMNS: Final = (
@@ -450,94 +450,138 @@ class _Import:
                 for customer_id, key, partner, name in created
             ],
         )
-        self.conn.execute(
-            insert(EVENTS),
-            [
-                {
-                    "at": self.now,
-                    "actor": self.actor,
-                    "action": "customer.add",
-                    "license_id": None,
-                    "customer_id": customer_id,
-                    "partner_id": partner.id,
-                    "details": {
-                        "name": name,
-                        "partner": partner.name,
-                        "emails": [],
-                        "via": "import",
-                    },
-                }
+        append_events(
+            self.conn,
+            (
+                NewEvent(
+                    self.now,
+                    self.actor,
+                    "customer.add",
+                    None,
+                    customer_id,
+                    partner.id,
+                    {"name": name, "partner": partner.name, "emails": [], "via": "import"},
+                )
                 for customer_id, _, partner, name in created
-            ],
+            ),
         )
         self._find_customers({key: (partner, name) for _, key, partner, name in created})
         self.summary.customers_created += len(created)
 
     def _license_events(self, start: int) -> None:
         """`license.add` for every license above `start`; `license.transfer` and
-        `license.mint` for every successor, with the details `transfer` records."""
+        `license.mint` for every successor, with the details `transfer` records.
+
+        Read back in chunks of licenses and chained in Python (store/audit.py): the hash
+        of each event needs the one before it, so the database cannot build them."""
         lic, cust, partner = LICENSES, CUSTOMERS, PARTNERS
         originals = (
             select(
-                *self._event_head("license.add"),
+                lic.c.seq,
                 lic.c.license_id,
-                null(),
                 lic.c.partner_id,
-                self._json(
-                    partner=partner.c.name,
-                    purchase_order=lic.c.purchase_order,
-                    po_line=lic.c.po_line,
-                    type=lic.c.type,
-                    devices=lic.c.devices,
-                    quantity=lic.c.quantity,
-                    term_months=lic.c.term_months,
-                    via=_text("import"),
-                ),
+                partner.c.name,
+                lic.c.purchase_order,
+                lic.c.po_line,
+                lic.c.type,
+                lic.c.devices,
+                lic.c.quantity,
+                lic.c.term_months,
             )
             .join(partner, partner.c.id == lic.c.partner_id)
-            .where(lic.c.seq > start, lic.c.parent_id.is_(None))
-            .order_by(lic.c.seq)
+            .where(lic.c.parent_id.is_(None))
         )
-        transfers = (
+        successors = (
             select(
-                *self._event_head("license.transfer"),
-                lic.c.parent_id,
-                cust.c.customer_id,
-                lic.c.partner_id,
-                self._json(
-                    source=self._json(customer_id=null(), inventory=_text("partner")),
-                    to_customer_id=cust.c.customer_id,
-                    to_customer=cust.c.name,
-                    quantity=lic.c.quantity,
-                    transferred=lic.c.license_id,
-                    remainder=null(),
-                    via=_text("import"),
-                ),
-            )
-            .join(cust, cust.c.id == lic.c.customer_pk)
-            .where(lic.c.seq > start, lic.c.parent_id.is_not(None))
-            .order_by(lic.c.seq)
-        )
-        mints = (
-            select(
-                *self._event_head("license.mint"),
+                lic.c.seq,
                 lic.c.license_id,
-                cust.c.customer_id,
+                lic.c.parent_id,
                 lic.c.partner_id,
-                self._json(
-                    parent_id=lic.c.parent_id,
-                    reason=_text("transfer"),
-                    quantity=lic.c.quantity,
-                    to_customer=cust.c.name,
-                ),
+                lic.c.quantity,
+                cust.c.customer_id,
+                cust.c.name,
             )
             .join(cust, cust.c.id == lic.c.customer_pk)
-            .where(lic.c.seq > start, lic.c.parent_id.is_not(None))
-            .order_by(lic.c.seq)
+            .where(lic.c.parent_id.is_not(None))
         )
-        columns = ["at", "actor", "action", "license_id", "customer_id", "partner_id", "details"]
-        for events in (originals, transfers, mints):
-            self.conn.execute(insert(EVENTS).from_select(columns, events))
+        head = (self.now, self.actor)
+        for r in self._chunks_after(originals, start):
+            append_events(
+                self.conn,
+                (
+                    NewEvent(
+                        *head,
+                        "license.add",
+                        x.license_id,
+                        None,
+                        x.partner_id,
+                        {
+                            "partner": x.name,
+                            "purchase_order": x.purchase_order,
+                            "po_line": x.po_line,
+                            "type": x.type.value,
+                            "devices": x.devices,
+                            "quantity": x.quantity,
+                            "term_months": x.term_months,
+                            "via": "import",
+                        },
+                    )
+                    for x in r
+                ),
+            )
+        for r in self._chunks_after(successors, start):
+            append_events(
+                self.conn,
+                (
+                    NewEvent(
+                        *head,
+                        "license.transfer",
+                        x.parent_id,
+                        x.customer_id,
+                        x.partner_id,
+                        {
+                            "source": {"customer_id": None, "inventory": "partner"},
+                            "to_customer_id": x.customer_id,
+                            "to_customer": x.name,
+                            "quantity": x.quantity,
+                            "transferred": x.license_id,
+                            "remainder": None,
+                            "via": "import",
+                        },
+                    )
+                    for x in r
+                ),
+            )
+        for r in self._chunks_after(successors, start):
+            append_events(
+                self.conn,
+                (
+                    NewEvent(
+                        *head,
+                        "license.mint",
+                        x.license_id,
+                        x.customer_id,
+                        x.partner_id,
+                        {
+                            "parent_id": x.parent_id,
+                            "reason": "transfer",
+                            "quantity": x.quantity,
+                            "to_customer": x.name,
+                        },
+                    )
+                    for x in r
+                ),
+            )
+
+    def _chunks_after(self, stmt: Select[Any], start: int) -> Iterator[Sequence[Row[Any]]]:
+        """The rows of `stmt` for licenses above `start`, in `seq` order, a chunk at a
+        time (no cursor stays open while the events are inserted)."""
+        seq = LICENSES.c.seq
+        while rows := self.conn.execute(
+            stmt.where(seq > start).order_by(seq).limit(IMPORT_BATCH)
+        ).all():
+            yield rows
+            start = rows[-1].seq
 
     # --- helpers --------------------------------------------------------------------
 
@@ -589,15 +633,6 @@ class _Import:
 
     def _max_seq(self) -> int:
         return int(self.conn.execute(select(func.max(LICENSES.c.seq))).scalar() or 0)
-
-    def _event_head(self, action: str) -> tuple[ColumnElement[Any], ...]:
-        return (literal(self.now, EVENTS.c.at.type), literal(self.actor, String()), _text(action))
-
-    def _json(self, **pairs: ColumnElement[Any]) -> ColumnElement[Any]:
-        """A JSON object built by the database: SQLite's json_object, PostgreSQL's
-        json_build_object (same arguments: key, value, key, value …)."""
-        build = func.json_build_object if self.postgres else func.json_object
-        return build(*(part for key, value in pairs.items() for part in (_text(key), value)))
 
     def _bulk(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
         """Insert rows (tuples in the order of `self.columns[table.name]`): on SQLite one
@@ -740,12 +775,6 @@ def _show(value: object) -> str:
     if isinstance(value, LicenseType):
         return value.value
     return str(value)
-
-
-def _text(value: str) -> ColumnElement[Any]:
-    """A constant string inlined in the SQL (our own words only, never user data)."""
-    assert "'" not in value
-    return literal_column(f"'{value}'")
 
 
 _T = TypeVar("_T")

@@ -1,23 +1,33 @@
 """`db check`: is the store sound, file and rows alike?
 
 The database's own checks first (on SQLite: `PRAGMA integrity_check` and
-`foreign_key_check`; a PostgreSQL server enforces its foreign keys itself), then the
-invariants docs/domain.md puts on licenses, which no constraint expresses: lineage, transfer
-quantities, active copies and status. Licenses are read in one streaming query, so the
-check runs in constant memory on any size of store.
+`foreign_key_check`; a PostgreSQL server enforces its foreign keys itself), then the audit
+log (its guards are in place, its hash chain unbroken: store/audit.py), the stored values no
+constraint guards (enum values, UUIDs, name and PO keys, times), then the invariants
+docs/domain.md puts on licenses, which no constraint expresses: lineage, transfer
+quantities, active copies and status. Each check runs on its own: one that cannot read a
+damaged part of the store fails with the database's error, and the others still run.
+Licenses are read in one streaming query, so the check runs in constant memory on any
+size of store.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Callable
 from typing import Final
 
 from sqlalchemy import Table, func, select
-from sqlmodel import Session
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, SQLModel
 
 from licensectl import domain
 from licensectl.contract.models import CheckResult, StoreCheckReport
-from licensectl.domain import LicenseStatus
+from licensectl.domain import ActivationMode, LicenseStatus, LicenseType, Role
+from licensectl.errors import LicensectlError
 from licensectl.models import Activation, Customer, License, SmartServer
+from licensectl.store import audit
 from licensectl.store.engine import Store
 from licensectl.store.schema import SchemaState
 from licensectl.store.url import redact_url
@@ -49,11 +59,24 @@ class _Check:
 
 
 def check_store(s: Session, store: Store, state: SchemaState) -> StoreCheckReport:
+    """Every check, each on its own: a damaged file fails the checks it breaks (naming
+    the database's error) and the others still run."""
     checks: list[_Check] = []
     if store.is_sqlite:
-        checks += [_sqlite_integrity(s), _sqlite_foreign_keys(s)]
-    checks.append(_schema(state))
-    checks += [_lineage(s), _ownership(s), *_licenses(s), _install_codes(s)]
+        checks += _guarded(s, "sqlite integrity_check", _sqlite_integrity)
+        checks += _guarded(s, "sqlite foreign_key_check", _sqlite_foreign_keys)
+    checks.append(_revision(state))
+    checks += _guarded(s, "audit log: append-only guards present", _audit_guards)
+    checks += _guarded(s, "audit log: hash chain unbroken", _audit_chain)
+    if store.is_sqlite:
+        checks += _guarded(s, "schema: tables and columns as licensectl made them", _sqlite_schema)
+    checks += _guarded(s, "values: every stored value is one licensectl writes", _values)
+    checks += _guarded(s, "lineage: every parent_id names a license", _lineage)
+    checks += _guarded(
+        s, "ownership: customers' licenses belong to the customer's partner", _ownership
+    )
+    checks += _guarded(s, "licenses: transfers, active copies, status", _licenses)
+    checks += _guarded(s, "smartservers: one per install code, in any case", _install_codes)
     results = [c.result() for c in checks]
     return StoreCheckReport(
         store=redact_url(store.url),
@@ -65,10 +88,11 @@ def check_store(s: Session, store: Store, state: SchemaState) -> StoreCheckRepor
     )
 
 
-def _schema(state: SchemaState) -> _Check:
-    check = _Check(f"schema: revision {state.revision or 'none'}, latest {state.latest}")
+def _revision(state: SchemaState) -> _Check:
+    """The store's Alembic revision: pending revisions fail (run `db upgrade`)."""
+    check = _Check(f"schema revision: {state.revision or 'none'}, latest {state.latest}")
     if not state.known:
-        check.fail(f"revision {state.revision} is newer than this licensectl: upgrade licensectl")
+        check.fail(f"{state.revision} is newer than this licensectl: upgrade licensectl")
     elif not state.is_licensectl:
         check.fail("the database has tables but no licensectl schema")
     elif state.pending:
@@ -76,6 +100,147 @@ def _schema(state: SchemaState) -> _Check:
             f"{len(state.pending)} revisions pending ({', '.join(state.pending)}): "
             "run 'licensectl db upgrade'"
         )
+    return check
+
+
+def _guarded(
+    s: Session, name: str, run: Callable[[Session], _Check | list[_Check]]
+) -> list[_Check]:
+    """Run one check; an error reading the store (a damaged file, a value that does not
+    load) fails it with that error instead of ending the whole report."""
+    try:
+        with s.begin_nested():
+            done = run(s)
+    except LicensectlError:
+        raise
+    except (DBAPIError, LookupError, ValueError, TypeError, UnicodeError) as exc:
+        check = _Check(name)
+        text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        check.fail(f"the store could not be read: {text[0] if text else type(exc).__name__}")
+        return [check]
+    return done if isinstance(done, list) else [done]
+
+
+def _audit_guards(s: Session) -> _Check:
+    check = _Check("audit log: append-only guards present")
+    for problem in audit.missing_guards(s.connection()):
+        check.fail(f"{problem}: the audit log can be rewritten; 'licensectl db upgrade' "
+                   "does not restore it, restore a backup or report it")  # fmt: skip
+    return check
+
+
+def _audit_chain(s: Session) -> _Check:
+    """Every event's hash, recomputed from its content and the previous event's hash."""
+    check = _Check("audit log: hash chain unbroken")
+    first = True
+    for broken in audit.verify_chain(s.connection()):
+        where = " (the first broken link)" if first else ""
+        check.fail(f"event {broken.event_id} {broken.why}{where}")
+        first = False
+    return check
+
+
+#: Columns holding enum values, and the values licensectl writes.
+_ENUMS: Final = (
+    ("license", "type", LicenseType),
+    ("license", "status", LicenseStatus),
+    ("activation", "mode", ActivationMode),
+    ("api_token", "role", Role),
+)
+_UUIDS: Final = (("license", "license_id"), ("license", "parent_id"), ("customer", "customer_id"))
+_KEYS: Final = (
+    ("partner", "name", "name_key", domain.name_key),
+    ("customer", "name", "name_key", domain.name_key),
+    ("license", "purchase_order", "po_key", domain.po_key),
+)
+_TIMES: Final = (
+    ("partner", "created_at"),
+    ("customer", "created_at"),
+    ("license", "created_at"),
+    ("event", "at"),
+)
+_SQLITE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d(\.\d{6})?)?")
+
+
+def _values(s: Session) -> _Check:
+    """Values no constraint guards that a damaged byte may change: enum values, UUIDs,
+    the name and PO keys (recomputed from the names), and on SQLite the times' text."""
+    check = _Check("values: every stored value is one licensectl writes")
+    conn = s.connection()
+    for table, column, enum in _ENUMS:
+        allowed = {member.value for member in enum}
+        rows = conn.exec_driver_sql(f"SELECT DISTINCT {column} FROM {table}")
+        for (value,) in rows:
+            if value not in allowed:
+                check.fail(f"{table}.{column} holds {value!r}, not one of {sorted(allowed)}")
+    for table, column in _UUIDS:
+        for (value,) in conn.exec_driver_sql(f"SELECT {column} FROM {table}"):
+            if value is not None and not _is_uuid(value):
+                check.fail(f"{table}.{column} holds {value!r}, not a UUID")
+    for table, name, key_column, fold in _KEYS:
+        for value, key in conn.exec_driver_sql(f"SELECT {name}, {key_column} FROM {table}"):
+            expected = fold(value)
+            if key != expected and not str(key).startswith(expected + " #"):
+                check.fail(f"{table} {value!r} has the key {key!r}; it should be {expected!r}")
+    from licensectl.store.schema import recorded_names
+
+    known = recorded_names()
+    for version, name in conn.exec_driver_sql("SELECT version, name FROM schema_migration"):
+        if known.get(version) != name:
+            check.fail(f"schema_migration {version!r} is named {name!r}, not a migration")
+    if conn.dialect.name == "sqlite":
+        for table, column in (*_TIMES, ("schema_migration", "applied_at")):
+            for (value,) in conn.exec_driver_sql(f"SELECT {column} FROM {table}"):
+                if not (isinstance(value, str) and _SQLITE_TIME.fullmatch(value)):
+                    check.fail(f"{table}.{column} holds {value!r}, not a time licensectl wrote")
+    return check
+
+
+def _is_uuid(value: object) -> bool:
+    try:
+        return str(uuid.UUID(str(value))) == value
+    except ValueError:
+        return False
+
+
+def _sqlite_schema(s: Session) -> _Check:
+    """Every table of the models, with their columns' names, declared types, NOT NULL and
+    primary keys: the schema's text is bytes in the file like any row."""
+    check = _Check("schema: tables and columns as licensectl made them")
+    conn = s.connection()
+    from licensectl.store.gate import schema_seal
+
+    sealed = conn.exec_driver_sql("PRAGMA user_version").scalar()
+    if sealed != schema_seal(conn):
+        check.fail(
+            "the schema (sqlite_master) differs from the one licensectl last wrote: "
+            "a table, index or trigger was changed outside licensectl, or the file is damaged"
+        )
+    for table in SQLModel.metadata.sorted_tables:
+        found = [
+            (name, str(kind).upper(), bool(notnull), bool(pk))
+            for _, name, kind, notnull, _, pk in conn.exec_driver_sql(
+                f"PRAGMA table_info({table.name})"
+            )
+        ]
+        expected = [
+            (
+                c.name,
+                str(c.type.compile(dialect=conn.dialect)).upper(),
+                not c.nullable and not c.primary_key,
+                c.primary_key,
+            )
+            for c in table.columns
+        ]
+        if not found:
+            check.fail(f"table {table.name} is missing")
+            continue
+        for want in expected:
+            if want not in found and (want[0], want[1], True, want[3]) not in found:
+                have = next((f for f in found if f[0] == want[0]), None)
+                check.fail(f"table {table.name} column {want[0]}: {have or 'missing'}")
+        for extra in {f[0] for f in found} - {c.name for c in table.columns}:
+            check.fail(f"table {table.name} has a column {extra!r} licensectl does not know")
     return check
 
 

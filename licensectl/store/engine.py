@@ -28,6 +28,7 @@ from sqlmodel import Session
 from licensectl.errors import (
     ConflictError,
     LicensectlError,
+    StoreDamagedError,
     StoreUnavailableError,
     UsageError,
 )
@@ -40,14 +41,26 @@ _WRITE = "licensectl_write"
 class Store:
     """One database: an engine plus the two kinds of transaction the service uses."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, embedded: bool = False) -> None:
         self.url = url
+        #: The embedded default store: the one store created, folder and all, by any
+        #: command on first use (store/gate.py).
+        self.embedded = embedded
+        #: Set once the schema is known to be current (store/gate.py, or a server that
+        #: checked it at start).
+        self._schema_ready = False
         self.engine = make_engine(url)
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file (None for PostgreSQL or an in-memory database)."""
+        database = self.engine.url.database if self.is_sqlite else None
+        return Path(database) if database and database != ":memory:" else None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -71,14 +84,7 @@ class Store:
 def make_engine(url: str) -> Engine:
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite":
-        database = sa_url.database or ""
-        if database and database != ":memory:":
-            try:
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreUnavailableError(
-                    f"cannot create the store's folder {Path(database).parent}: {exc.strerror}"
-                ) from None
+        # No folder or file is made here: store/gate.py decides whether one may be.
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _sqlite_setup(engine)
         return engine
@@ -126,6 +132,8 @@ def _db_errors(url: str) -> Iterator[None]:
         ) from exc
     except (OperationalError, DatabaseError) as exc:
         text = _first_line(exc)
+        if is_damage(text):
+            raise damaged(url, text) from exc
         if "locked" in text:
             raise StoreUnavailableError(
                 f"the store {redact_url(url)} stayed locked by another process for "
@@ -139,6 +147,38 @@ def _db_errors(url: str) -> Iterator[None]:
         if isinstance(exc, OperationalError) or "not a database" in text:
             raise StoreUnavailableError(f"cannot open the store {redact_url(url)}: {text}") from exc
         raise
+    except (LookupError, ValueError) as exc:
+        # What SQLAlchemy's result processing raises on a value licensectl never writes:
+        # an enum value it does not know, a time or JSON text that does not parse.
+        if type(exc) is LookupError or _bad_stored_value(exc):
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise damaged(url, text) from exc
+        raise
+
+
+_DAMAGE = ("malformed", "database corruption", "disk image", "could not decode")
+
+
+def is_damage(text: str) -> bool:
+    """A SQLite error that means the file's bytes are damaged."""
+    lowered = text.lower()
+    return any(word in lowered for word in _DAMAGE)
+
+
+def damaged(url: str, text: str) -> StoreDamagedError:
+    return StoreDamagedError(
+        f"the store {redact_url(url)} is damaged ({text}): 'licensectl db check' says "
+        "what is wrong; restore a backup ('licensectl db backup' makes them)"
+    )
+
+
+def _bad_stored_value(exc: Exception) -> bool:
+    text = str(exc)
+    return (
+        "Couldn't parse" in text  # SQLAlchemy's SQLite date and time processors
+        or "is not among the defined enum values" in text
+        or type(exc).__name__ == "JSONDecodeError"
+    )
 
 
 def _first_line(exc: DBAPIError) -> str:

@@ -1,17 +1,15 @@
-"""The store's schema: Alembic revisions (store/migrations/), applied on first use.
+"""The store's schema: Alembic revisions (store/migrations/), applied by store/gate.py.
 
-Revisions 0001-0003 call the functions below, which were once numbered migrations
-recorded in the `schema_migration` table. A store made before Alembic, at version N
-there, is recognised and stamped at the matching revision, never recreated. Every
-revision still records its number in `schema_migration`, so an older licensectl that
-knows only that table refuses a newer store instead of using it.
+Revisions 0001-0004 call the functions of the numbered migrations they once were
+(recorded in the `schema_migration` table). A store made before Alembic, at version N
+there, is recognised and stamped at revision N, never recreated. Every revision still
+records its number in `schema_migration`: that is what the gate's one cheap probe reads,
+and an older licensectl that knows only that table refuses a newer store.
 
-Start-up pays for none of this: when the store is at the latest revision, the check is
-one query (`SELECT version_num FROM alembic_version`), and Alembic is imported only when
-a revision is pending. Upgrades run inside one serialised write transaction, so two
-processes opening a fresh store at once cannot both create it. A SQLite store with data
-is first copied beside itself, through the online backup API, named after its old
-revision (`licensectl.db.0003.backup`).
+Alembic is imported only when a revision is pending, so start-up does not pay for it.
+Upgrades run inside the gate's serialised write transaction (all revisions or none), and
+a SQLite store with data is first copied beside itself, through the online backup API,
+named after its old revision (`licensectl.db.0004.backup`).
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ from sqlmodel import SQLModel, col
 
 from licensectl import models
 from licensectl.errors import StoreUnavailableError
+from licensectl.store.audit import add_hash_chain
 from licensectl.store.engine import Store
 from licensectl.store.nfkc_keys import rekey_nfkc
 from licensectl.store.url import redact_url
@@ -67,16 +66,25 @@ def _api_tables(conn: Connection) -> None:
 
 
 #: The numbered migrations from before Alembic; each is now the revision "000N".
+#: (Number 4 never shipped without Alembic, but stores of its branch may exist.)
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _initial),
     (2, "name and PO keys compared after NFKC normalisation", rekey_nfkc),
     (3, "API tokens, idempotency keys, failed logins", _api_tables),
+    (4, "audit log: hash chain, REPLACE and TRUNCATE guards", add_hash_chain),
 ]
 #: Every revision, oldest first (tests check it against store/migrations/versions/).
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
 HEAD = REVISIONS[-1]
 #: The number each revision records in `schema_migration`.
 LATEST = len(REVISIONS)
+#: The names revisions after the numbered migrations record in `schema_migration`.
+SEARCH_INDEXES = "indexes for search at scale"
+
+
+def recorded_names() -> dict[int, str]:
+    """Every (number, name) a revision records in `schema_migration` (db check)."""
+    return {**{version: name for version, name, _ in MIGRATIONS}, 5: SEARCH_INDEXES}
 
 
 def legacy_revision(version: int) -> str:
@@ -148,13 +156,15 @@ class SchemaState:
 
 
 def schema_state(conn: Connection) -> SchemaState:
-    """Read a store's schema state (several queries when it has no Alembic table)."""
-    if inspect(conn).has_table("alembic_version"):
-        return SchemaState(_alembic_revision(conn))
+    """Read a store's schema state. Every revision records its number in
+    `schema_migration` (what store/gate.py probes); the revision is Alembic's."""
     version = current_version(conn)
-    if version > len(MIGRATIONS):
-        # Numbered versions past 3 were never released without Alembic: unknown.
-        return SchemaState(f"version {version}")
+    if version > LATEST:
+        return SchemaState(f"version {version}")  # a newer licensectl's: unknown
+    if inspect(conn).has_table("alembic_version"):
+        revision = _alembic_revision(conn)
+        if revision is not None:
+            return SchemaState(revision)
     if version:
         return SchemaState(legacy_revision(version))
     return SchemaState(None, has_tables=bool(inspect(conn).get_table_names()))
@@ -174,28 +184,23 @@ def refuse_unknown(store: Store, state: SchemaState) -> None:
 
 
 def ensure_schema(store: Store) -> SchemaState:
-    """Apply any revisions the store lacks (fast path: one query when up to date)."""
-    with store.read() as session:
-        try:
-            if _alembic_revision(session.connection()) == HEAD:
-                return SchemaState(HEAD)
-        except _NoAlembicTable:
-            session.rollback()  # PostgreSQL: the failed statement ended the transaction
-    before = store_schema(store)
-    refuse_unknown(store, before)
-    if before.revision is not None and store.is_sqlite and before.revision != HEAD:
-        backup_before_upgrade(store, before.revision)
-    with store.write() as session:
-        conn = session.connection()
-        state = schema_state(conn)  # again: another process may have upgraded meanwhile
-        refuse_unknown(store, state)
-        if state.pending:
-            _upgrade(conn, stamp=state.revision if not _has_alembic(conn) else None)
+    """Create or upgrade `store` on purpose, as `db upgrade` does (store/gate.py)."""
+    from licensectl.store.gate import Access, prepare
+
+    prepare(store, Access.INITIALISE, remembered=False)
     return SchemaState(HEAD)
 
 
-def _has_alembic(conn: Connection) -> bool:
-    return inspect(conn).has_table("alembic_version")
+def upgrade(conn: Connection, have: int) -> None:
+    """Inside the caller's write transaction: apply every pending revision to a store
+    at numbered version `have` (0: a new one), stamping a store made before Alembic at
+    its revision first, never recreating it."""
+    if have >= LATEST:
+        return
+    stamp = None
+    if have and not inspect(conn).has_table("alembic_version"):
+        stamp = legacy_revision(have)
+    _upgrade(conn, stamp=stamp)
 
 
 def _upgrade(conn: Connection, *, stamp: str | None) -> None:

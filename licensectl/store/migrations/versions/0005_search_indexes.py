@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from alembic import op
 
-from licensectl.store.schema import record
+from licensectl.store.schema import SEARCH_INDEXES, record
 from licensectl.store.search_index import create_search_indexes
 
-revision = "0004"
-down_revision: str | None = "0003"
+revision = "0005"
+down_revision: str | None = "0004"
 branch_labels = None
 depends_on = None
 
@@ -22,7 +22,7 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     create_search_indexes(conn)
-    record(conn, revision, "indexes for search at scale")
+    record(conn, revision, SEARCH_INDEXES)
 
 
 def downgrade() -> None:

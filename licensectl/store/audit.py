@@ -1,0 +1,366 @@
+"""The audit log (table `event`): append-only in the database, and a hash chain.
+
+Guards. The database itself refuses to change an event once written:
+- SQLite: `BEFORE UPDATE` and `BEFORE DELETE` triggers, and a `BEFORE INSERT` trigger that
+  refuses an insert whose id is taken, which is what `INSERT OR REPLACE` and `REPLACE INTO`
+  do (their conflict resolution deletes the old row without firing DELETE triggers unless
+  a connection turns `recursive_triggers` on, which a hand edit would not).
+- PostgreSQL: a row trigger before UPDATE or DELETE, and a statement trigger before
+  TRUNCATE.
+`db check` verifies that every guard is present, enabled and as written here.
+
+The chain. Every event carries `hash`, the SHA-256 (hex) of its canonical content and the
+previous event's hash (id order; the first event follows `GENESIS`). The canonical content
+is the sequence
+
+    previous hash, at, actor, action, license_id, customer_id, partner_id, details
+
+each field spelled `<length>:<text>` (length in code points) or `-` when null, joined with
+`|` and encoded as UTF-8: a prefix-free spelling, so no two contents hash the same text.
+Here `at` is the time as stored (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC) and `details` the
+JSON text exactly as stored. Changing, inserting, removing or reordering an event breaks
+the link at that event and `db check` names it. Only `append_events` writes events; it
+reads the previous hash inside the caller's serialised write transaction (SQLite's
+BEGIN IMMEDIATE; on PostgreSQL a transaction-level advisory lock that every event writer
+takes), so two writers can never both append after the same event.
+
+The functions here take a SQLAlchemy Connection and nothing else, so each migration step is
+a plain function (an Alembic revision can call them unchanged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final, NamedTuple
+
+from sqlalchemy import Connection, inspect
+
+GENESIS: Final = "0" * 64
+#: The PostgreSQL advisory lock every event writer holds until its transaction ends.
+CHAIN_LOCK: Final = 7_146_253_010
+#: How stored times are spelled: SQLAlchemy's SQLite DateTime format, always 6 decimals.
+AT_FORMAT: Final = "%Y-%m-%d %H:%M:%S.%f"
+_CHUNK: Final = 5000
+
+_REFUSE = "SELECT RAISE(ABORT, 'events are append-only');"
+SQLITE_GUARDS: Final[dict[str, str]] = {
+    "event_no_update": f"CREATE TRIGGER event_no_update BEFORE UPDATE ON event BEGIN {_REFUSE} END",
+    "event_no_delete": f"CREATE TRIGGER event_no_delete BEFORE DELETE ON event BEGIN {_REFUSE} END",
+    "event_no_replace": (
+        "CREATE TRIGGER event_no_replace BEFORE INSERT ON event "
+        f"WHEN EXISTS (SELECT 1 FROM event WHERE id = NEW.id) BEGIN {_REFUSE} END"
+    ),
+}
+PG_FUNCTION: Final = "licensectl_event_append_only"
+_PG_BODY: Final = " BEGIN RAISE EXCEPTION 'events are append-only'; END "
+#: Trigger name → what `pg_get_triggerdef` must say about it.
+PG_GUARDS: Final[dict[str, tuple[str, ...]]] = {
+    "event_append_only": ("BEFORE", "UPDATE", "DELETE", "FOR EACH ROW", PG_FUNCTION),
+    "event_no_truncate": ("BEFORE TRUNCATE", "FOR EACH STATEMENT", PG_FUNCTION),
+}
+
+# --- the guards ----------------------------------------------------------------------
+
+
+def install_guards(conn: Connection) -> None:
+    """(Re)create every guard of the event table, exactly as `missing_guards` expects."""
+    if conn.dialect.name == "sqlite":
+        for name, ddl in SQLITE_GUARDS.items():
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+            conn.exec_driver_sql(ddl)
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $${_PG_BODY}$$"
+        )
+        for name in PG_GUARDS:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON event")
+        conn.exec_driver_sql(
+            "CREATE TRIGGER event_append_only BEFORE UPDATE OR DELETE ON event "
+            f"FOR EACH ROW EXECUTE FUNCTION {PG_FUNCTION}()"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER event_no_truncate BEFORE TRUNCATE ON event "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {PG_FUNCTION}()"
+        )
+
+
+def _drop_guards(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        for name in SQLITE_GUARDS:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    elif conn.dialect.name == "postgresql":
+        for name in PG_GUARDS:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON event")
+
+
+def missing_guards(conn: Connection) -> list[str]:
+    """The guards that are missing, disabled or not as written here, each with why."""
+    problems: list[str] = []
+    if conn.dialect.name == "sqlite":
+        found: dict[str, str] = dict(
+            conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event'"
+            ).all()
+        )
+        for name, ddl in SQLITE_GUARDS.items():
+            if name not in found:
+                problems.append(f"trigger {name} is missing")
+            elif found[name] != ddl:
+                problems.append(f"trigger {name} is not the one licensectl made")
+    elif conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "SELECT t.tgname, t.tgenabled, pg_get_triggerdef(t.oid) FROM pg_trigger t "
+            "WHERE t.tgrelid = 'event'::regclass AND NOT t.tgisinternal"
+        ).all()
+        found_pg = {name: (str(enabled), str(ddl)) for name, enabled, ddl in rows}
+        for name, words in PG_GUARDS.items():
+            if name not in found_pg:
+                problems.append(f"trigger {name} is missing")
+                continue
+            enabled, ddl = found_pg[name]
+            if enabled == "D":
+                problems.append(f"trigger {name} is disabled")
+            elif not all(word in ddl for word in words):
+                problems.append(f"trigger {name} is not the one licensectl made")
+        body = conn.exec_driver_sql(
+            "SELECT prosrc FROM pg_proc WHERE proname = %s", (PG_FUNCTION,)
+        ).scalar()
+        if body is None:
+            problems.append(f"function {PG_FUNCTION} is missing")
+        elif _words(str(body)) != _words(_PG_BODY):
+            problems.append(f"function {PG_FUNCTION} is not the one licensectl made")
+    return problems
+
+
+def _words(sql: str) -> list[str]:
+    return sql.split()
+
+
+# --- the chain -----------------------------------------------------------------------
+
+
+def at_text(at: datetime | str) -> str:
+    """A time as the store keeps it (UTC, microseconds), whatever came in."""
+    if isinstance(at, str):
+        return at
+    if not isinstance(at, datetime):  # a damaged row: never equal to what was hashed
+        return repr(at)
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.strftime(AT_FORMAT)
+
+
+#: One encoder for every event: json.dumps builds a new one per call with these options.
+_DETAILS: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def details_text(details: Mapping[str, Any]) -> str:
+    """The JSON text an event's details are stored as (and hashed as)."""
+    return _DETAILS.encode(details)
+
+
+def _field(value: str | int | None) -> str:
+    if value is None:
+        return "-"
+    text = str(value)
+    return f"{len(text)}:{text}"
+
+
+def link(previous: str, at: str, actor: str, action: str, license_id: str | None,
+         customer_id: str | None, partner_id: int | None, details: str) -> str:  # fmt: skip
+    """One event's hash: its canonical content chained to the previous event's hash.
+
+    Spelled inline rather than by mapping `_field` over the fields: an import hashes every
+    one of its events, and this is a fifth of the cost of writing them."""
+    canonical = (
+        f"{len(previous)}:{previous}|{len(at)}:{at}|{len(actor)}:{actor}|"
+        f"{len(action)}:{action}|{_field(license_id)}|{_field(customer_id)}|"
+        f"{_field(partner_id)}|{len(details)}:{details}"
+    )
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def lock_chain(conn: Connection) -> None:
+    """Serialise event writers on PostgreSQL until the transaction ends (SQLite writers are
+    serialised by BEGIN IMMEDIATE already). Taken first by every service write, so the
+    order is always this lock, then rows: no deadlock between writers."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
+
+
+def chain_head(conn: Connection) -> str:
+    """The last event's hash, GENESIS on an empty log (call inside the write lock)."""
+    last = conn.exec_driver_sql("SELECT hash FROM event ORDER BY id DESC LIMIT 1").first()
+    return str(last[0]) if last is not None and last[0] is not None else GENESIS
+
+
+class NewEvent(NamedTuple):
+    at: datetime
+    actor: str
+    action: str
+    license_id: str | None
+    customer_id: str | None
+    partner_id: int | None
+    details: Mapping[str, Any]
+
+
+def append_events(conn: Connection, events: Iterable[NewEvent]) -> int:
+    """Append events to the log, chained: the one way events are written. Returns how many.
+
+    Runs inside the caller's write transaction; takes the chain lock (PostgreSQL) and reads
+    the head once, then hashes in Python and inserts with the driver's executemany.
+    """
+    lock_chain(conn)
+    sqlite = conn.dialect.name == "sqlite"
+    marker = "?" if sqlite else "%s"
+    details_marker = marker if sqlite else "CAST(%s AS json)"
+    sql = (
+        "INSERT INTO event (at, actor, action, license_id, customer_id, partner_id, details, "
+        f"hash) VALUES ({', '.join([marker] * 6)}, {details_marker}, {marker})"
+    )
+    head = chain_head(conn)
+    count = 0
+    batch: list[tuple[Any, ...]] = []
+    moment: object = None
+    at = ""
+    stored_at: Any = None
+    for e in events:
+        if e.at is not moment:  # an import's events share one time: spell it once
+            moment = e.at
+            at = at_text(e.at)
+            stored_at = at if sqlite else datetime.strptime(at, AT_FORMAT)
+        text = details_text(e.details)
+        head = link(head, at, e.actor, e.action, e.license_id, e.customer_id, e.partner_id, text)
+        batch.append(
+            (stored_at, e.actor, e.action, e.license_id, e.customer_id, e.partner_id, text, head)
+        )
+        if len(batch) >= _CHUNK:
+            conn.exec_driver_sql(sql, batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        conn.exec_driver_sql(sql, batch)
+        count += len(batch)
+    return count
+
+
+class StoredEvent(NamedTuple):
+    id: int
+    at: str
+    actor: str
+    action: str
+    license_id: str | None
+    customer_id: str | None
+    partner_id: int | None
+    details: str
+    hash: str | None
+
+
+def stored_events(conn: Connection, after: int = 0, limit: int = _CHUNK) -> list[StoredEvent]:
+    """Events after id `after`, in id order, each column as stored."""
+    if conn.dialect.name == "sqlite":
+        sql = (
+            "SELECT id, at, actor, action, license_id, customer_id, partner_id, details, hash "
+            "FROM event WHERE id > ? ORDER BY id LIMIT ?"
+        )
+    else:
+        sql = (
+            "SELECT id, at, actor, action, license_id, customer_id, partner_id, "
+            "details::text, hash FROM event WHERE id > %s ORDER BY id LIMIT %s"
+        )
+    rows = conn.exec_driver_sql(sql, (after, limit)).all()
+    return [
+        StoredEvent(
+            id=int(r[0]),
+            at=at_text(r[1]),
+            actor=_text(r[2]),
+            action=_text(r[3]),
+            license_id=_optional(r[4]),
+            customer_id=_optional(r[5]),
+            partner_id=r[6] if r[6] is None or isinstance(r[6], int) else repr(r[6]),  # type: ignore[arg-type]
+            details=_text(r[7]),
+            hash=_optional(r[8]),
+        )
+        for r in rows
+    ]
+
+
+def _text(value: Any) -> str:
+    """A stored text as it is; anything else a damaged row may hold, spelled so that it
+    never equals what was hashed."""
+    return value if isinstance(value, str) else repr(value)
+
+
+def _optional(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _stored_link(previous: str, e: StoredEvent) -> str:
+    return link(
+        previous, e.at, e.actor, e.action, e.license_id, e.customer_id, e.partner_id, e.details
+    )
+
+
+class Break(NamedTuple):
+    event_id: int
+    why: str
+
+
+def verify_chain(conn: Connection) -> Iterator[Break]:
+    """Every broken link, in id order. Each event is checked against the stored hash of
+    the one before it, so one changed event breaks its own link (and a changed hash the
+    next one too), not every link after it."""
+    previous = GENESIS
+    after = 0
+    while True:
+        rows = stored_events(conn, after)
+        if not rows:
+            return
+        for e in rows:
+            if e.hash is None:
+                yield Break(e.id, "has no hash")
+            elif _stored_link(previous, e) != e.hash:
+                yield Break(e.id, "does not match its content and the previous event's hash")
+            previous = e.hash or GENESIS
+        after = rows[-1].id
+
+
+# --- migration 4 ---------------------------------------------------------------------
+
+
+def add_hash_chain(conn: Connection) -> None:
+    """Migration 4: the `hash` column, filled in id order for the events there are, and
+    every guard (the REPLACE and TRUNCATE ones are new). Idempotent."""
+    lock_chain(conn)
+    columns = {c["name"] for c in inspect(conn).get_columns("event")}
+    if "hash" not in columns:
+        conn.exec_driver_sql("ALTER TABLE event ADD COLUMN hash VARCHAR(64)")
+    # The guards forbid the UPDATE that fills the column in: off for this transaction.
+    _drop_guards(conn)
+    marker = "?" if conn.dialect.name == "sqlite" else "%s"
+    update = f"UPDATE event SET hash = {marker} WHERE id = {marker}"
+    previous = GENESIS
+    after = 0
+    while rows := stored_events(conn, after):
+        filled = []
+        for e in rows:
+            previous = _stored_link(previous, e)
+            filled.append((previous, e.id))
+        conn.exec_driver_sql(update, filled)
+        after = rows[-1].id
+    install_guards(conn)
+
+
+__all__ = [
+    "GENESIS",
+    "NewEvent",
+    "add_hash_chain",
+    "append_events",
+    "install_guards",
+    "missing_guards",
+    "verify_chain",
+]
