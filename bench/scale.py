@@ -199,6 +199,7 @@ def add_partners(db: str) -> None:
     from licensectl.store.url import normalize_db_url
 
     backend = LocalBackend.open(normalize_db_url(db))
+    backend.db_upgrade()  # a new PostgreSQL database is made a store on purpose
     for name in PARTNERS:
         backend.partner_add(PartnerAdd(name=name))
     backend.close()

@@ -9,6 +9,7 @@ validation were two thirds of an export's time.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import String, Table, select, type_coerce
@@ -16,10 +17,11 @@ from sqlalchemy import String, Table, select, type_coerce
 from licensectl import domain
 from licensectl.contract.models import LicensePublic, format_utc
 from licensectl.contract.requests import LicenseFilter
-from licensectl.domain import LicenseStatus
+from licensectl.domain import LicenseStatus, LicenseType
 from licensectl.exporter import ExportRow
 from licensectl.models import Customer, License, Partner
 from licensectl.service.lookup import Lookups
+from licensectl.store.engine import damaged
 
 EXPORT_BATCH: Final = 1000
 
@@ -89,6 +91,11 @@ class ExportOps(Lookups):
         transferred = LicenseStatus.TRANSFERRED.value
         when = _sqlite_utc if self.store.is_sqlite else format_utc
         for rows in self._joined_rows(filters, batch_size=batch_size, plain=True):
+            try:
+                _check_stored(rows, when)
+            except (LookupError, ValueError) as exc:
+                # What loading the models would have refused: a damaged store (exit 7).
+                raise damaged(self.store.url, str(exc)) from None
             yield [
                 (
                     lid,
@@ -115,6 +122,22 @@ class ExportOps(Lookups):
 def _sqlite_utc(stored: str) -> str:
     """format_utc of a time as SQLite stores it (`2026-11-29 10:15:00.123456`, UTC)."""
     return f"{stored[:10]}T{stored[11:19]}Z"
+
+
+_TYPES: Final = frozenset(t.value for t in LicenseType)
+_STATUSES: Final = frozenset(s.value for s in LicenseStatus)
+
+
+def _check_stored(rows: Any, when: Any) -> None:
+    """The values the rows are read as text: only ones licensectl writes (else raise)."""
+    for row in rows:
+        if row[1] not in _TYPES:
+            raise LookupError(f"{row[1]!r} is not a license type")
+        if row[4] not in _STATUSES:
+            raise LookupError(f"{row[4]!r} is not a license status")
+        if isinstance(row[14], str):
+            datetime.fromisoformat(row[14])  # ValueError if it is no time
+        when(row[14])
 
 
 def _fields(row: Any) -> dict[str, Any]:
