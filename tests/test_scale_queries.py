@@ -167,3 +167,23 @@ def test_a_rare_status_and_a_po_prefix_are_served_by_indexes(acme: Cli, backend_
         assert len(backend.search_po("po-").items) == 5
     index = "ix_license_po_key" if backend.store.is_sqlite else "ix_license_po_key_c"
     assert index in plan(backend, *the_one(seen, "license"))
+
+
+def test_customers_an_import_creates_are_found_by_search(acme: Cli, tmp_path: Any) -> None:
+    """SQLite: the import fills the trigram index in one statement at the end instead of
+    the per-row trigger; a failed import leaves the trigger as it was."""
+    header = "partner,purchase_order,po_line,type,devices,quantity,term_months,customer\n"
+    good = tmp_path / "good.csv"
+    good.write_text(
+        header + "".join(f"Acme,PO-{n},1,core,1,1,,Zephyrine Site {n}\n" for n in range(5)),
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + "Acme,PO-X,1,core,1,1,,Quillon Hall\nAcme,PO-Y,1,bogus,1,1,,\n")
+    acme.fails(7, "import", str(bad))
+    assert acme.json("import", str(good))["created"] == 5
+    assert len(acme.json("search", "customer", "zephyrine")) == 5
+    assert acme.json("search", "customer", "quillon") == []  # rolled back with its import
+    acme.ok("customer", "add", "Quillon Tower")  # the trigger is back
+    assert [c["name"] for c in acme.json("search", "customer", "quillon")] == ["Quillon Tower"]
+    acme.ok("db", "check")  # the schema's text (and seal) as before

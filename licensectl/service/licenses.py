@@ -143,7 +143,9 @@ class LicenseOps(Lookups):
             if not self.store.is_sqlite and self._search_mode(s) == "pg_trgm":
                 searched = literal_column(PG_SEARCHED, String)
                 matching = matching.where(searched.like(pattern, escape="\\"))
-            if len(needle) >= TRIGRAM and self._search_mode(s) == "fts5 trigram":
+            # FTS5's query syntax ends a string at a NUL: such a needle scans.
+            fts = len(needle) >= TRIGRAM and "\x00" not in needle
+            if fts and self._search_mode(s) == "fts5 trigram":
                 # The trigram index finds the candidates; the LIKE above decides.
                 candidates = sql_text(
                     "SELECT rowid FROM customer_fts WHERE customer_fts MATCH :phrase"
