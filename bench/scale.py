@@ -600,7 +600,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import-repeat", type=int, default=1)
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument(
-        "--skip", default="", help="comma list: build (the large store and all on it),queries,commands,export,check,import"
+        "--skip",
+        default="",
+        help="comma list: build (the large store and all on it),queries,commands,export,check,import",
     )
     parser.add_argument("--keep", action="store_true", help="keep the large stores")
     args = parser.parse_args(argv)

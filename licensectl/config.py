@@ -69,6 +69,14 @@ class Profile:
     partner: str | None = None
     #: PASSWORD_IN_KEYRING when the store's password is in the OS keyring, else None.
     db_password: str | None = None
+    #: A remote profile's private CA (a PEM file), when its server's certificate is not
+    #: signed by a CA the system trusts.
+    ca_bundle: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """ "remote" for a profile with a server URL, else "local"."""
+        return "remote" if self.url else "local"
 
 
 def _profile(name: str, entry: dict[str, Any]) -> Profile:
@@ -78,6 +86,7 @@ def _profile(name: str, entry: dict[str, Any]) -> Profile:
         url=entry.get("url"),
         partner=entry.get("partner"),
         db_password=entry.get("db_password"),
+        ca_bundle=entry.get("ca_bundle"),
     )
 
 
@@ -151,7 +160,12 @@ def add_profile(profile: Profile, *, password: str | None = None) -> Profile:
     profiles = config.setdefault("profiles", {})
     if profile.name in profiles:
         raise ConflictError(f"a profile named {profile.name!r} already exists")
-    entry = {"db": profile.db, "url": profile.url, "partner": profile.partner}
+    entry = {
+        "db": profile.db,
+        "url": profile.url,
+        "partner": profile.partner,
+        "ca_bundle": profile.ca_bundle,
+    }
     kept = {k: v for k, v in entry.items() if v is not None}
     secret_entry = credentials.db_password_entry(profile.name)
     what = f"the database password of profile {profile.name!r}"
@@ -215,6 +229,15 @@ def remove_profile(name: str) -> None:
             what=f"the database password of profile {name!r}",
             hint="make the keyring usable and try again; the profile is kept until then",
         )
+    if isinstance(entry, dict) and entry.get("url"):
+        # A remote profile's API token, if it was logged in: forgotten with it (a keyring
+        # that cannot be used holds none of ours).
+        with contextlib.suppress(AuthError):
+            credentials.delete_secret(
+                credentials.token_entry(name),
+                what=f"the API token of profile {name!r}",
+                hint="make the keyring usable and remove it by hand",
+            )
     del config["profiles"][name]
     if config.get("current") == name:
         del config["current"]

@@ -2,7 +2,8 @@
 
 Every secret licensectl keeps sits under the service name ``licensectl``, keyed by an
 entry name: a profile's database password under ``NAME:db-password`` (see
-:func:`db_password_entry`). Other kinds of secret take their own entry names, chosen so
+:func:`db_password_entry`), a remote profile's API token under ``NAME`` (see
+:func:`token_entry`). Other kinds of secret take their own entry names, chosen so
 that no two kinds can clash.
 
 There is no fallback: when the keyring has no working backend, storing a secret is
@@ -18,6 +19,12 @@ from typing import Any
 from licensectl.errors import AuthError
 
 SERVICE = "licensectl"
+
+
+def token_entry(profile: str) -> str:
+    """The keyring entry holding a remote profile's API token: the profile's name (a
+    profile name has no ':', so it never clashes with the other entries)."""
+    return profile
 
 
 def db_password_entry(profile: str) -> str:
@@ -42,6 +49,12 @@ def _keyring(what: str, hint: str) -> Any:
             f"no usable OS keyring for {what} (the keyring package found no backend): {hint}"
         )
     return backend
+
+
+def keyring_backend(what: str, hint: str) -> Any:
+    """The working keyring backend, or an AuthError (exit 5) naming `what` and `hint`:
+    to refuse before asking for a secret there would be nowhere to keep."""
+    return _keyring(what, hint)
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,14 +1,26 @@
 """Shared fixtures: an isolated home for every test, and a CLI bound to a real store.
 
 The `store_url` fixture is parametrised over every backend a user can have: a SQLite
-file always, and a real PostgreSQL database when LICENSECTL_TEST_PG_URL is set (CI
-sets it). Each test gets a database of its own, created and dropped here.
+file always, a real PostgreSQL database when LICENSECTL_TEST_PG_URL is set (CI sets
+it), and `http`: a real uvicorn server on a loopback port over a SQLite store, which the
+`cli` fixture reaches with `--url` and an admin token in LICENSECTL_TOKEN (the remote
+profile). Each test gets a database of its own, created and dropped here.
+
+The http target costs one server per test session (per xdist worker): the server runs
+in a thread of the test process, and each test swaps a fresh copy of a template store
+(schema and admin token made once) in under it. Only tests that use `cli` run over
+http; `@pytest.mark.local_only` keeps a test about the local store off it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
+import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -146,18 +158,153 @@ def empty_pg_database() -> Iterator[str]:
         drop_pg_database(url)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty licensectl store, as `licensectl db upgrade` leaves a new file, made once."""
+    from licensectl.store.engine import Store
+    from licensectl.store.gate import Access, prepare
+    from licensectl.store.url import sqlite_url
+
+    path = tmp_path_factory.mktemp("template") / "store.db"
+    store = Store(sqlite_url(path))
+    try:
+        prepare(store, Access.INITIALISE)
+    finally:
+        store.dispose()
+    with sqlite3.connect(path) as conn:  # one file, nothing in a WAL beside it
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@dataclass
+class HttpTarget:
+    """One uvicorn server for the session, whose store each test swaps for its own."""
+
+    app: Any
+    base: str
+    template: Path
+    token: str
+
+    def serve(self, path: Path) -> Any:
+        """Serve a fresh copy of the template store at `path`; returns the store."""
+        from licensectl.store.engine import Store
+        from licensectl.store.url import sqlite_url
+
+        shutil.copyfile(self.template, path)
+        store = Store(sqlite_url(path))
+        store._schema_ready = True  # type: ignore[attr-defined]
+        self.app.state.store = store
+        return store
+
+
+@pytest.fixture(scope="session")
+def http_target(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[HttpTarget]:
+    import logging
+
+    import uvicorn
+
+    from licensectl.contract.requests import TokenCreate
+    from licensectl.domain import Role
+    from licensectl.server.app import create_app
+    from licensectl.service import LocalBackend
+    from licensectl.store.engine import Store
+    from licensectl.store.url import sqlite_url
+
+    folder = tmp_path_factory.mktemp("http-target")
+    template = folder / "template.db"
+    shutil.copyfile(sqlite_template, template)
+    backend = LocalBackend.open(sqlite_url(template))
+    token = backend.token_create(TokenCreate(role=Role.ADMIN, name="http-target")).secret
+    backend.close()
+    with sqlite3.connect(template) as conn:  # one file, nothing in a WAL beside it
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    spare = folder / "spare.db"
+    shutil.copyfile(template, spare)
+    store = Store(sqlite_url(spare))
+    app = create_app(store)
+    # The server shares the test's process: it must say nothing on the streams a
+    # CliRunner captures (its errors still reach pytest's log capture).
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "licensectl.server"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
+        logging.getLogger(name).propagate = False
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", log_level="error")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the http target did not start"
+        time.sleep(0.01)
+    try:
+        yield HttpTarget(app, f"http://127.0.0.1:{port}", template, token)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The http target is the CLI's: a test that does not run the CLI, or that is about
+    the local store itself, is not run over it."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        over_http = callspec is not None and callspec.params.get("store_url") == "http"
+        if over_http and (
+            "cli" not in getattr(item, "fixturenames", ())
+            or item.get_closest_marker("local_only") is not None
+        ):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("http", marks=pytest.mark.http),
+    ]
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty licensectl store on each engine (a read never creates one: docs/cli.md);
+    for http, the SQLite store the http target serves to this test."""
     if request.param == "sqlite":
-        return str(tmp_path / "store.db")
-    return str(request.getfixturevalue("pg_database"))
+        path = tmp_path / "store.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield str(path)
+    elif request.param == "postgres":
+        yield str(request.getfixturevalue("pg_database"))
+    else:
+        target: HttpTarget = request.getfixturevalue("http_target")
+        path = tmp_path / "store.db"
+        store = target.serve(path)
+        try:
+            yield str(path)
+        finally:
+            store.dispose()
 
 
 @dataclass
 class Cli:
-    """Runs licensectl in-process against one store, as a user would type it."""
+    """Runs licensectl in-process against one store, as a user would type it; with `url`,
+    against the server at `url` (the http target), `db` being the store it serves."""
 
     db: str | None
+    url: str | None = None
+
+    @property
+    def remote(self) -> bool:
+        return self.url is not None
 
     def run(
         self,
@@ -166,7 +313,10 @@ class Cli:
         env: dict[str, str] | None = None,
         obj: Any = None,
     ) -> Result:
-        argv = (["--db", self.db] if self.db else []) + list(args)
+        if self.url:
+            argv = ["--url", self.url, *args]
+        else:
+            argv = (["--db", self.db] if self.db else []) + list(args)
         extra = {"obj": obj} if obj is not None else {}
         return CliRunner().invoke(app, argv, input=input, env=env, **extra)
 
@@ -200,7 +350,11 @@ def assert_one_error_line(result: Result) -> None:
 
 
 @pytest.fixture
-def cli(store_url: str) -> Cli:
+def cli(request: pytest.FixtureRequest, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    if request.node.callspec.params.get("store_url") == "http":
+        target: HttpTarget = request.getfixturevalue("http_target")
+        monkeypatch.setenv("LICENSECTL_TOKEN", target.token)
+        return Cli(db=store_url, url=target.base)
     return Cli(db=store_url)
 
 

@@ -19,6 +19,7 @@ OFFLINE = 3
 REPLAYS = 3
 
 
+@pytest.mark.local_only  # races or kills 'licensectl --db' child processes on the store itself
 @pytest.mark.slow
 def test_racing_activations_never_over_allocate(
     cli: Cli, onboarded: dict[str, str], tmp_path: Path

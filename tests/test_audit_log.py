@@ -170,6 +170,7 @@ def test_a_rehashed_event_breaks_the_next_link(cli: Cli, onboarded: dict[str, st
     assert [d.split()[1] for d in details] == [str(rows[0][0]), str(rows[1][0])]
 
 
+@pytest.mark.local_only  # reads the store's own audit log (the http store has a token event)
 def test_the_migration_fills_in_the_chain_of_an_older_store(
     cli: Cli, onboarded: dict[str, str]
 ) -> None:
@@ -240,6 +241,7 @@ def test_concurrent_writers_never_fork_the_chain(store_url: str) -> None:
     assert chain_check(cli)["ok"] is True
 
 
+@pytest.mark.local_only  # reads the store's own audit log (the http store has a token event)
 def test_a_link_can_be_recomputed_from_the_documented_spelling(cli: Cli) -> None:
     """An auditor's own code, written from the README alone, reproduces the stored hashes."""
     import hashlib

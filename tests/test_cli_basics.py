@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import Cli
+from conftest import Cli, assert_one_error_line
 
 from licensectl import __version__
 from licensectl.cli.app import app, hoist_global_options
@@ -94,7 +94,8 @@ def test_not_a_database_file_is_one_clean_line(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     result = Cli(db=str(junk)).fails(6, "partner", "list")
-    assert "not a database" in result.stderr
+    assert "not a SQLite database" in result.stderr
+    assert_one_error_line(result)
 
 
 def test_debug_shows_traceback(cli: Cli) -> None:

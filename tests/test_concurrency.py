@@ -49,6 +49,7 @@ def race(tmp_path: Path, argv_per_racer: list[list[str]]) -> list[subprocess.Com
     return results
 
 
+@pytest.mark.local_only  # races or kills 'licensectl --db' child processes on the store itself
 @pytest.mark.slow
 def test_racing_transfers_of_one_license(
     cli: Cli, onboarded: dict[str, str], tmp_path: Path
@@ -70,6 +71,7 @@ def test_racing_transfers_of_one_license(
     assert [e["action"] for e in events].count("license.transfer") == 1
 
 
+@pytest.mark.local_only  # races or kills 'licensectl --db' child processes on the store itself
 @pytest.mark.slow
 def test_racing_license_adds_of_one_po_line(cli: Cli, tmp_path: Path) -> None:
     cli.ok("partner", "add", "Acme")

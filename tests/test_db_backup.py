@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from conftest import Cli
 
 
@@ -28,7 +29,7 @@ def test_backup_is_a_consistent_standalone_copy(sqlite_cli: Cli, tmp_path: Path)
 
 
 def test_backup_refusals(sqlite_cli: Cli, tmp_path: Path) -> None:
-    sqlite_cli.ok("partner", "list")
+    sqlite_cli.ok("db", "upgrade")  # a new store, on purpose
     existing = tmp_path / "exists.db"
     existing.write_bytes(b"keep me")
     sqlite_cli.fails(4, "db", "backup", str(existing))
@@ -41,6 +42,7 @@ def test_backup_refusals(sqlite_cli: Cli, tmp_path: Path) -> None:
         sqlite_cli.fails(2, "db", "backup", str(locked / "x.db"))
 
 
+@pytest.mark.local_only  # store-side commands; remotely exit 2 (test_remote.py)
 def test_backup_of_postgres_points_at_pg_dump(cli: Cli, tmp_path: Path) -> None:
     if "postgresql" not in str(cli.db):
         cli.ok("db", "backup", str(tmp_path / "b.db"))
@@ -49,6 +51,7 @@ def test_backup_of_postgres_points_at_pg_dump(cli: Cli, tmp_path: Path) -> None:
     assert "pg_dump" in result.stderr
 
 
+@pytest.mark.local_only  # store-side commands; remotely exit 2 (test_remote.py)
 def test_upgrade_reports_the_schema_version(cli: Cli) -> None:
     first = cli.json("db", "upgrade")
     assert first["version"] == first["latest"] >= 1

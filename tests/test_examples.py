@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import HttpTarget
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,3 +130,46 @@ def test_onboard_batch_example_onboards_a_project(isolated_home: Path) -> None:
         ("capacity", 2, "activated"),
         ("maintenance", 1, "activated"),
     ]
+
+
+@pytest.mark.skipif(shutil.which("licensectl") is None, reason="licensectl is not installed")
+def test_partner_remote_example_runs_against_a_server(
+    isolated_home: Path, tmp_path: Path, http_target: HttpTarget
+) -> None:
+    """A partner's remote session: profile, login (no keyring in a child process, so the
+    script falls back to LICENSECTL_TOKEN), a customer, a transfer, an export."""
+    from conftest import Cli
+
+    store = http_target.serve(tmp_path / "served.db")
+    try:
+        admin = Cli(db=str(tmp_path / "served.db"))
+        admin.ok("partner", "add", "Acme Integrators")
+        admin.ok("license", "add", "--po", "PO-1", "--type", "capacity", "--devices", "200",
+                 "--quantity", "3")  # fmt: skip
+        partner = admin.ok(
+            "token", "create", "--role", "partner", "--partner", "Acme Integrators"
+        ).stdout.strip()
+        out_file = tmp_path / "held.jsonl"
+        env = {
+            **os.environ,
+            "PORTAL_URL": http_target.base,
+            "PORTAL_TOKEN": partner,
+            "OUT": str(out_file),
+        }
+        out = subprocess.run(
+            ["bash", str(ROOT / "examples" / "partner-remote.sh")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        assert "using LICENSECTL_TOKEN" in out.stderr and partner not in out.stdout + out.stderr
+        held = [json.loads(line) for line in out_file.read_text().splitlines()]
+        assert [(lic["quantity"], lic["customer"]) for lic in held] == [(1, "P-Remote Site")]
+        profiles = admin.json("profile", "list")
+        assert [(p["name"], p["kind"], p["url"]) for p in profiles] == [
+            ("portal", "remote", http_target.base)
+        ]
+    finally:
+        store.dispose()

@@ -15,6 +15,9 @@ from licensectl.contract.requests import LicenseFilter, Page
 from licensectl.domain import LicenseStatus
 from licensectl.safe_text import csv_value, json_text
 
+#: About the local store itself (its schema, indexes and statements), not the API.
+pytestmark = pytest.mark.local_only
+
 
 def reference(items: list[Any], fmt: str) -> str:
     """What `export` wrote before the fast path: model_dump(mode="json") per license."""

@@ -33,6 +33,9 @@ DATA_TABLES = (
     "event",
 )
 
+#: About the local store itself (its schema, indexes and statements), not the API.
+pytestmark = pytest.mark.local_only
+
 
 def execute(url: str, *statements: str) -> None:
     """Change the store behind licensectl's back (as an older or newer licensectl would)."""

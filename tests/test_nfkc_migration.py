@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from conftest import Cli
 from sqlalchemy import create_engine, text
 
@@ -53,6 +54,7 @@ def test_the_migration_is_registered() -> None:
     assert any(apply is rekey_nfkc for _, _, apply in MIGRATIONS)
 
 
+@pytest.mark.local_only  # migrates an old store in place
 def test_old_keys_are_recomputed_and_clashes_keep_both_rows(cli: Cli) -> None:
     db = cli.db
     cli.ok("partner", "add", "Acme")
@@ -116,6 +118,7 @@ def test_old_keys_are_recomputed_and_clashes_keep_both_rows(cli: Cli) -> None:
     assert dict(sql(db, "SELECT license_id, po_key FROM license ORDER BY seq")) == by_id
 
 
+@pytest.mark.local_only  # migrates an old store in place
 def test_a_store_without_clashes_keeps_every_ascii_key(cli: Cli) -> None:
     cli.ok("partner", "add", "Acme Integrators")
     cli.ok("customer", "add", "P2022-0208")

@@ -413,7 +413,7 @@ def test_out_respects_the_umask_and_an_existing_mode(
 
 @posix_only
 def test_backup_gets_the_umasks_mode(sqlite_cli: Cli, tmp_path: Path) -> None:
-    sqlite_cli.ok("partner", "list")
+    sqlite_cli.ok("db", "upgrade")  # a new store, on purpose
     before = os.umask(0o077)
     try:
         sqlite_cli.ok("db", "backup", str(tmp_path / "private.db"))

@@ -79,6 +79,7 @@ def test_a_closed_pipe_gives_exit_0_directly(big_store: str) -> None:
 # --- Ctrl-C -----------------------------------------------------------------------------
 
 
+@pytest.mark.local_only  # races or kills 'licensectl --db' child processes on the store itself
 @pytest.mark.slow
 @posix_only
 def test_ctrl_c_during_an_import_exits_130_and_changes_nothing(cli: Cli) -> None:
@@ -116,6 +117,7 @@ def test_ctrl_c_during_an_import_exits_130_and_changes_nothing(cli: Cli) -> None
         assert snapshot(cli.db) == before
 
 
+@pytest.mark.local_only  # races or kills 'licensectl --db' child processes on the store itself
 @posix_only
 def test_ctrl_c_at_a_confirmation_prompt_is_one_error_line(
     cli: Cli, onboarded: dict[str, str]

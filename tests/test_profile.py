@@ -33,7 +33,9 @@ def test_profiles_pick_the_store_and_default_partner(tmp_path: Path, isolated_ho
         == 1
     )
     # --db still wins over any profile
-    assert Cli(db=str(tmp_path / "c.db")).json("partner", "list") == []
+    other = Cli(db=str(tmp_path / "c.db"))
+    other.ok("partner", "add", "Delta Co")
+    assert [p["name"] for p in other.json("partner", "list")] == ["Delta Co"]
     runner.ok("profile", "remove", "beta")
     assert runner.json("partner", "list") == []  # back to the embedded default
     config = json.loads((isolated_home / "config" / "config.json").read_text())

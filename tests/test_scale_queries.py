@@ -19,6 +19,9 @@ from sqlalchemy import event
 from licensectl.contract.requests import CustomerAdd, LicenseAdd, LicenseFilter, Page, Transfer
 from licensectl.domain import LicenseStatus, LicenseType, name_key
 
+#: About the local store itself (its schema, indexes and statements), not the API.
+pytestmark = pytest.mark.local_only
+
 
 @contextmanager
 def statements(backend: Any) -> Iterator[list[tuple[str, Any]]]:

@@ -26,6 +26,7 @@ def _as_bytes(_context: Any, value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
 
 
+@pytest.mark.local_only  # fuzzes the server app itself
 def test_the_fuzzer_finds_no_server_error_and_nothing_off_schema(
     cli: Cli, store_url: str, onboarded: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@ from licensectl.store.schema import LATEST, ensure_schema
 from licensectl.store.url import normalize_db_url, redact_url
 
 
+@pytest.mark.local_only  # opens the store itself; the http store holds its admin token
 def test_events_cannot_be_changed_or_deleted(cli: Cli, onboarded: dict[str, str]) -> None:
     store = Store(normalize_db_url(str(cli.db)))
     try:

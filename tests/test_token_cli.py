@@ -7,7 +7,9 @@ import re
 import socket
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import pytest
 from conftest import Cli
 
 from licensectl.cli.output import Environment
@@ -16,6 +18,7 @@ from licensectl.store.schema import HEAD, LATEST
 SECRET_RE = re.compile(r"^lctl_[A-Za-z0-9_-]{43}$")
 
 
+@pytest.mark.local_only  # counts the store's tokens; the http target logs in with one
 def test_token_create_prints_the_secret_once(cli: Cli, onboarded: dict[str, str]) -> None:
     made = cli.ok("token", "create", "--role", "partner", "--partner", "Acme Integrators",
                   "--name", "acme-bot")  # fmt: skip
@@ -36,6 +39,7 @@ def test_token_create_prints_the_secret_once(cli: Cli, onboarded: dict[str, str]
     assert "acme-bot" in table and "partner Acme Integrators" in table
 
 
+@pytest.mark.local_only  # counts the store's tokens; the http target logs in with one
 def test_token_create_refuses_a_scope_that_does_not_fit_the_role(
     cli: Cli, onboarded: dict[str, str]
 ) -> None:
@@ -54,6 +58,7 @@ def test_token_create_refuses_a_scope_that_does_not_fit_the_role(
     assert len(cli.json("token", "list")) == 1
 
 
+@pytest.mark.local_only  # counts the store's tokens; the http target logs in with one
 def test_token_revoke_is_confirmed_like_transfer(cli: Cli, onboarded: dict[str, str]) -> None:
     token = cli.json("token", "create", "--role", "admin", "--name", "ci")["token"]
     refused = cli.fails(2, "token", "revoke", token["token_id"])
@@ -111,6 +116,7 @@ def test_an_older_store_is_upgraded_with_the_api_tables(tmp_path: Path) -> None:
     assert "cannot listen on 127.0.0.1" in busy.stderr
 
 
+@pytest.mark.local_only  # serve runs where the store is
 def test_serve_wants_both_tls_files(cli: Cli, tmp_path: Path) -> None:
     cli.ok("db", "upgrade")
     assert "go together" in cli.fails(2, "serve", "--ssl-certfile", "cert.pem").stderr
@@ -118,3 +124,23 @@ def test_serve_wants_both_tls_files(cli: Cli, tmp_path: Path) -> None:
         2, "serve", "--ssl-certfile", str(tmp_path / "no.pem"), "--ssl-keyfile", "no.key"
     )
     assert "cannot read" in missing.stderr
+
+
+def test_a_tokens_lifetime_is_exact_whatever_the_clock_does(
+    backend_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Created and expiring from one reading of the clock (the EID test saw 11:59:59 when
+    the second ticked between two readings)."""
+    from datetime import UTC, datetime, timedelta
+
+    import licensectl.service.tokens as tokens
+    from licensectl.contract.requests import TokenCreate
+    from licensectl.domain import Role
+
+    ticks = iter(range(100))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    monkeypatch.setattr(tokens, "utcnow", lambda: start + timedelta(seconds=next(ticks)))
+    made = backend_as(Role.ADMIN).token_create(
+        TokenCreate(role=Role.ADMIN, name="ci", expires_in_days=30)
+    )
+    assert made.token.expires_at - made.token.created_at == timedelta(days=30)

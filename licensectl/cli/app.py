@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 from licensectl import __version__
 from licensectl.cli import (
     activate,
+    auth,
     batch,
     bulk,
     customer,
@@ -43,6 +44,8 @@ from licensectl.errors import ExitStatus, Interrupted, LicensectlError
 GLOBAL_OPTIONS: dict[str, bool] = {
     "--profile": True,
     "--db": True,
+    "--url": True,
+    "--ca-bundle": True,
     "-o": True,
     "--output": True,
     "--yes": False,
@@ -324,7 +327,9 @@ def root(
     profile: Annotated[
         str | None,
         typer.Option(
-            "--profile", envvar="LICENSECTL_PROFILE", help="Profile to use (a local store)."
+            "--profile",
+            envvar="LICENSECTL_PROFILE",
+            help="Profile to use (a local store or a server).",
         ),
     ] = None,
     db: Annotated[
@@ -333,6 +338,23 @@ def root(
             "--db",
             envvar="LICENSECTL_DB",
             help="Store for this run: a SQLite path, sqlite:///PATH or postgresql+psycopg://…",
+        ),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="LICENSECTL_URL",
+            help="A licensectl server for this run, https://HOST[:PORT] (token: LICENSECTL_TOKEN).",
+        ),
+    ] = None,
+    ca_bundle: Annotated[
+        str | None,
+        typer.Option(
+            "--ca-bundle",
+            envvar="LICENSECTL_CA_BUNDLE",
+            metavar="FILE",
+            help="PEM file of the private CA that signed the server's certificate.",
         ),
     ] = None,
     output: Annotated[
@@ -378,6 +400,8 @@ def root(
     application.raw = raw
     application.debug = debug
     application.db = db
+    application.url = url
+    application.ca_bundle = ca_bundle
     application.profile = profile
     ctx.obj = application
 
@@ -396,6 +420,7 @@ activate.register(app)
 bulk.register(app)
 batch.register(app)
 serve.register(app)
+auth.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,10 @@ from licensectl.errors import Interrupted, UsageError
 
 if TYPE_CHECKING:
     from licensectl.contract.protocol import Backend
+    from licensectl.remote import RemoteSettings
+
+#: The API token for a remote run; wins over the one `licensectl login` kept.
+ENV_TOKEN = "LICENSECTL_TOKEN"
 
 
 @dataclass
@@ -25,6 +29,10 @@ class Application:
     raw: bool = False
     debug: bool = False
     db: str | None = None
+    #: `--url`: a licensectl server for this run (a remote profile without a profile).
+    url: str | None = None
+    #: `--ca-bundle`: the private CA of this run's server (else the profile's).
+    ca_bundle: str | None = None
     profile: str | None = None
     env: Environment = field(default_factory=Environment)
     _backend: Backend | None = None
@@ -39,6 +47,12 @@ class Application:
         Typed as the protocol: a command that goes around it does not type-check.
         """
         if self._backend is None:
+            remote = self.remote_settings()
+            if remote is not None:
+                from licensectl.remote import RemoteBackend
+
+                self._backend = RemoteBackend(remote)
+                return self._backend
             from licensectl import config
             from licensectl.service import LocalBackend
 
@@ -54,6 +68,40 @@ class Application:
             )
         return self._backend
 
+    def remote_settings(self, *, token: str | None = None) -> RemoteSettings | None:
+        """The server this run talks to (`--url`, or a remote profile), else None.
+
+        The token: `token` if given, else LICENSECTL_TOKEN, else the one `licensectl login`
+        kept in the OS keyring for the profile (none when the keyring cannot be used: the
+        server's refusal then says to log in). No database code is imported here.
+        """
+        if self.db is not None:
+            if self.url is not None:
+                raise UsageError("give --db (a local store) or --url (a server), not both")
+            return None
+        if self.url is not None:
+            from licensectl.remote import RemoteSettings
+
+            return RemoteSettings.from_env(
+                self.url,
+                token=token or os.environ.get(ENV_TOKEN) or None,
+                ca_bundle=self.ca_bundle,
+            )
+        from licensectl import config
+
+        profile = config.get_profile(self.profile)
+        if profile is None or not profile.url:
+            return None
+        from licensectl.remote import RemoteSettings
+
+        return RemoteSettings.from_env(
+            profile.url,
+            token=token or os.environ.get(ENV_TOKEN) or kept_token(profile.name),
+            ca_bundle=self.ca_bundle or profile.ca_bundle,
+            default_partner=profile.partner,
+            profile=profile.name,
+        )
+
     def store_url(self) -> str:
         """The URL of the local store this run names: `--db`, the profile's (its password
         from the keyring), or the embedded default (no database code imported)."""
@@ -65,6 +113,8 @@ class Application:
         profile = None if self.db is not None else config.get_profile(self.profile)
         if self.db is not None:
             return normalize_db_url(self.db)
+        if self.url is not None:
+            raise UsageError("this command works on a local store, not a server: give --db")
         if profile is not None and profile.db:
             if password_of(profile.db):
                 self.out.warn(
@@ -75,8 +125,8 @@ class Application:
             return config.profile_db_url(profile)
         if profile is not None and profile.url:
             raise UsageError(
-                f"profile {profile.name!r} is a remote API profile; this version of "
-                "licensectl serves local stores only"
+                f"profile {profile.name!r} is a remote profile ({profile.url}); this command "
+                "works on a local store: give --db or a local profile"
             )
         return config.default_db_url()
 
@@ -98,6 +148,21 @@ class Application:
             raise Interrupted(f"{what} cancelled (Ctrl-C); nothing was changed") from None
         if not agreed:
             raise Interrupted(f"{what} cancelled; nothing was changed")
+
+
+def kept_token(profile: str) -> str | None:
+    """The token `licensectl login` kept for a profile; None if none, or no keyring."""
+    from licensectl import credentials
+    from licensectl.errors import AuthError
+
+    try:
+        return credentials.get_secret(
+            credentials.token_entry(profile),
+            what=f"the API token of profile {profile!r}",
+            hint="set LICENSECTL_TOKEN",
+        )
+    except AuthError:
+        return None
 
 
 def get_app(ctx: typer.Context) -> Application:

@@ -70,9 +70,9 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
     "keys rotate": ("licensectl keys rotate",),
     "profile add": (
         "licensectl profile add team --db postgresql://cs@db.example/licensectl --partner Acme",
-        "licensectl profile add scratch --db ~/scratch.db",
+        "licensectl profile add portal --url https://portal.example.com --ca-bundle corp-ca.pem",
     ),
-    "profile list": ("licensectl profile list",),
+    "profile list": ("licensectl profile list", "licensectl -o json profile list"),
     "profile use": ("licensectl profile use team",),
     "profile show": ("licensectl profile show team",),
     "profile remove": ("licensectl profile remove scratch",),
@@ -82,6 +82,12 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
         "licensectl token create --role customer --customer P2022-0208",
     ),
     "token list": ("licensectl token list",),
+    "login": (
+        'echo "$PORTAL_TOKEN" | licensectl --profile portal login --with-token',
+        f"licensectl --profile portal login --eid {LID}",
+    ),
+    "logout": ("licensectl --profile portal logout",),
+    "whoami": ("licensectl whoami", "licensectl --profile portal -o json whoami"),
     "token revoke": ("licensectl token revoke 3f2a9c1d0b7e --yes",),
     "serve": (
         "licensectl serve --db postgresql://cs@db.example/licensectl --workers 2",

@@ -11,15 +11,18 @@ from licensectl.cli.context import get_app
 from licensectl.cli.output import Column
 
 app = typer.Typer(
-    help="Profiles: named stores with an optional default partner.", no_args_is_help=True
+    help="Profiles: named stores or servers, with an optional default partner.",
+    no_args_is_help=True,
 )
 
 COLUMNS = [
     Column("", lambda r: "*" if r.get("current") else ""),
     Column("Name", "name"),
-    Column("Store", "db"),
+    Column("Kind", "kind"),
+    Column("Store or URL", lambda r: r.get("url") or r.get("db")),
     Column("Default partner", "partner"),
-    Column("Password", "db_password"),
+    Column("Password", "db_password", priority=1),
+    Column("CA bundle", "ca_bundle", priority=2),
 ]
 
 
@@ -30,11 +33,17 @@ def _view(profile: config.Profile, current: str | None) -> dict[str, Any]:
     `db` never shows a password (one left in an old config file is masked);
     `db_password` says where it is kept: "keyring", or null (none, or libpq's own).
     """
-    from licensectl.store.url import redact_url
+    db = None
+    if profile.db is not None:
+        from licensectl.store.url import redact_url
 
+        db = redact_url(profile.db)
     return {
         "name": profile.name,
-        "db": redact_url(profile.db) if profile.db is not None else None,
+        "kind": profile.kind,
+        "db": db,
+        "url": profile.url,
+        "ca_bundle": profile.ca_bundle,
         "partner": profile.partner,
         "db_password": profile.db_password,
         "current": profile.name == current,
@@ -46,29 +55,80 @@ def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Profile name.")],
     db: Annotated[
-        str,
+        str | None,
         typer.Option("--db", help="Store: a SQLite path, sqlite:///PATH or postgresql+psycopg://…"),
-    ],
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="A licensectl server instead: https://HOST[:PORT]."),
+    ] = None,
+    ca_bundle: Annotated[
+        str | None,
+        typer.Option(
+            "--ca-bundle", metavar="FILE", help="With --url: PEM file of the server's private CA."
+        ),
+    ] = None,
     partner: Annotated[
         str | None, typer.Option("--partner", "-p", help="Partner used when --partner is left out.")
     ] = None,
 ) -> None:
-    """Add a profile; the first one added becomes the current one.
+    """Add a profile (a local store with --db, or a server with --url); the first one added
+    becomes the current one.
 
     A password in a PostgreSQL URL is kept in the OS keyring, never in the config file;
     without a usable keyring, leave it out and let libpq read ~/.pgpass or PGPASSWORD.
+    A server's API token is never in the config file either: run 'licensectl login'.
     """
-    from licensectl.store.url import normalize_db_url, password_of, without_password
+    from licensectl.errors import UsageError
 
-    url = normalize_db_url(db)
-    added = config.add_profile(
-        config.Profile(name=name, db=without_password(url), partner=partner),
-        password=password_of(url),
-    )
+    if (db is None) == (url is None):
+        raise UsageError("give a profile either --db (a local store) or --url (a server)")
+    if url is not None:
+        added = config.add_profile(
+            config.Profile(
+                name=name, url=_server_url(url), partner=partner, ca_bundle=_bundle(ca_bundle)
+            )
+        )
+    else:
+        if ca_bundle is not None:
+            raise UsageError("--ca-bundle goes with --url: a local store has no certificate")
+        from licensectl.store.url import normalize_db_url, password_of, without_password
+
+        assert db is not None
+        db_url = normalize_db_url(db)
+        added = config.add_profile(
+            config.Profile(name=name, db=without_password(db_url), partner=partner),
+            password=password_of(db_url),
+        )
     _, current = config.list_profiles()
     if current is None:
         config.use_profile(name)
     get_app(ctx).out.ids(_view(added, current or name), [name])
+
+
+def _server_url(url: str) -> str:
+    from licensectl.remote.client import check_url
+
+    return check_url(url)
+
+
+def _bundle(path: str | None) -> str | None:
+    """The CA bundle as an absolute path, checked to be a PEM file of certificates."""
+    if path is None:
+        return None
+    import ssl
+    from pathlib import Path
+
+    from licensectl.errors import UsageError
+
+    full = Path(path).expanduser().resolve()
+    try:
+        ssl.create_default_context(cafile=str(full))
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(
+            f"--ca-bundle {path}: not a readable PEM file of CA certificates ({exc})"
+        ) from None
+    return str(full)
 
 
 @app.command("list")

@@ -67,7 +67,7 @@ class TokenOps(Lookups):
 
     def token_create(self, request: TokenCreate) -> TokenCreated:
         self._allow(Role.ADMIN, action="create API tokens")
-        expires_at = _expiry(request.expires_in_days)
+        lifetime = _lifetime(request.expires_in_days)
         name = (
             domain.clean_name(request.name, what="token name") if request.name is not None else None
         )
@@ -79,7 +79,7 @@ class TokenOps(Lookups):
                 name=name,
                 partner_id=partner_id,
                 customer_pk=customer_pk,
-                expires_at=expires_at,
+                lifetime=lifetime,
                 created_by=self.principal.actor,
             )
             created = TokenCreated(token=_public(s, row), secret=secret)
@@ -92,7 +92,7 @@ class TokenOps(Lookups):
                 name=row.name,
                 role=row.role.value,
                 partner=created.token.partner,
-                expires_at=_iso(expires_at),
+                expires_at=_iso(row.expires_at),
             )
             return created
 
@@ -150,7 +150,7 @@ class TokenOps(Lookups):
                 name=None,
                 partner_id=customer.partner_id,
                 customer_pk=customer.id,
-                expires_at=utcnow() + EID_TOKEN_LIFETIME,
+                lifetime=EID_TOKEN_LIFETIME,
                 created_by=EID_CREATOR,
                 prefix="eid",
             )
@@ -202,11 +202,15 @@ class TokenOps(Lookups):
         name: str | None,
         partner_id: int | None,
         customer_pk: int | None,
-        expires_at: datetime | None,
+        lifetime: timedelta | None,
         created_by: str,
         prefix: str | None = None,
     ) -> tuple[ApiToken, str]:
-        """A new token row and its secret (which goes nowhere but the caller's result)."""
+        """A new token row and its secret (which goes nowhere but the caller's result).
+
+        Created and expiring from one reading of the clock: two readings could straddle a
+        second, and the token would last a second less than it says."""
+        now = utcnow()
         token_id = _new_token_id()
         name = name or f"{prefix or role.value}-{token_id}"
         key = domain.name_key(name)
@@ -223,13 +227,14 @@ class TokenOps(Lookups):
             customer_pk=customer_pk,
             secret_hash=secret_hash(secret),
             created_by=created_by,
-            expires_at=expires_at,
+            created_at=now,
+            expires_at=now + lifetime if lifetime is not None else None,
         )
         _insert(s, row, taken)
         return row, secret
 
 
-def _expiry(days: int | None) -> datetime | None:
+def _lifetime(days: int | None) -> timedelta | None:
     if days is None:
         return None
     if not 1 <= days <= MAX_EXPIRY_DAYS:
@@ -237,7 +242,7 @@ def _expiry(days: int | None) -> datetime | None:
             f"a token expires in 1 to {MAX_EXPIRY_DAYS} days (leave it out for never), not {days}",
             field="expires_in_days",
         )
-    return utcnow() + timedelta(days=days)
+    return timedelta(days=days)
 
 
 def _iso(moment: datetime | None) -> str | None:
