@@ -267,7 +267,7 @@ def test_corrections_through_the_server(
 
 
 def test_a_store_made_before_void_is_upgraded(store_url: str, cli: Cli) -> None:
-    """Migration 5 on a store of schema 4: customer notes, and void frees the PO line."""
+    """Revision 0006 on a store at 0005: customer notes, and void frees the PO line."""
     from sqlalchemy import text
 
     from licensectl.store.engine import Store
@@ -276,7 +276,7 @@ def test_a_store_made_before_void_is_upgraded(store_url: str, cli: Cli) -> None:
     cli.ok("customer", "add", "C1")
     store = Store(normalize_db_url(store_url))
     try:
-        with store.write() as s:  # back to schema 4, as an older licensectl left it
+        with store.write() as s:  # back to revision 0005, as an older licensectl left it
             s.execute(text("DROP INDEX uq_license_po_line"))
             s.execute(
                 text(
@@ -285,7 +285,8 @@ def test_a_store_made_before_void_is_upgraded(store_url: str, cli: Cli) -> None:
                 )
             )
             s.execute(text("ALTER TABLE customer DROP COLUMN note"))
-            s.execute(text("DELETE FROM schema_migration WHERE version = 5"))
+            s.execute(text("DELETE FROM schema_migration WHERE version = 6"))
+            s.execute(text("UPDATE alembic_version SET version_num = '0005'"))
     finally:
         store.dispose()
 

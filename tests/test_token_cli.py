@@ -13,7 +13,7 @@ import pytest
 from conftest import Cli
 
 from licensectl.cli.output import Environment
-from licensectl.store.schema import LATEST
+from licensectl.store.schema import HEAD, LATEST
 
 SECRET_RE = re.compile(r"^lctl_[A-Za-z0-9_-]{43}$")
 
@@ -98,15 +98,18 @@ def test_an_older_store_is_upgraded_with_the_api_tables(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:  # as migration 1 left it before the API tables
         for table in ("api_token", "idempotency_key", "login_failure"):
             conn.execute(f"DROP TABLE {table}")
+        # and before Alembic: only the numbered migrations' table
         conn.execute("DELETE FROM schema_migration WHERE version >= 3")
+        conn.execute("DROP TABLE alembic_version")
     # The port is taken, so a serve that wrongly accepted the store fails (exit 2), never hangs.
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
         refused = old.fails(6, "serve", "--port", port)
-        assert "schema version 2" in refused.stderr and "licensectl db upgrade" in refused.stderr
-        assert old.json("db", "upgrade")["version"] == LATEST
+        assert "revision 0002" in refused.stderr and "licensectl db upgrade" in refused.stderr
+        upgraded = old.json("db", "upgrade")
+        assert upgraded["version"] == LATEST and upgraded["revision"] == HEAD
         assert SECRET_RE.match(old.ok("token", "create", "--role", "admin").stdout.strip())
         # The store passes now: serve goes on to the address, which is taken.
         busy = old.fails(2, "serve", "--port", port)

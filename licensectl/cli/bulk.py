@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,7 +18,7 @@ from licensectl.cli.views import with_license_filter
 from licensectl.errors import InvalidDataError
 
 if TYPE_CHECKING:
-    from licensectl.contract.models import ImportSummary, LicensePublic
+    from licensectl.contract.models import ImportSummary
     from licensectl.contract.requests import LicenseFilter
 
 
@@ -164,16 +164,19 @@ def export(
     if out_path == "-":
         out_path = None
     check_writable(out_path, what="export")
-    batches = application.backend().export_licenses(filters)
+    backend = application.backend()
+    # A local store hands over rows in JSON form (no model per license); a server, models.
+    fast = getattr(backend, "export_rows", None)
+    batches = fast(filters) if fast is not None else backend.export_licenses(filters)
     raw = application.raw
     if out_path is None:
-        count = _write_licenses(batches, fmt, application.out.raw, raw=raw)
+        count = _write_licenses(batches, fmt, application.out.raw, raw=raw, rows=fast is not None)
     else:
         from licensectl.fileio import open_output
 
         with open_output(Path(out_path), what="export") as binary:
             handle = io.TextIOWrapper(binary, encoding="utf-8", newline="")
-            count = _write_licenses(batches, fmt, handle.write, raw=raw)
+            count = _write_licenses(batches, fmt, handle.write, raw=raw, rows=fast is not None)
             handle.flush()
             handle.detach()  # the binary stream is open_output's to close
     _exported(application, count, out_path)
@@ -186,24 +189,28 @@ def _export_format(explicit: FileFormat | None, out_path: str | None) -> FileFor
 
 
 def _write_licenses(
-    batches: Iterable[list[LicensePublic]],
+    batches: Iterable[list[Any]],
     fmt: FileFormat,
     write: Callable[[str], object],
     *,
     raw: bool = False,
+    rows: bool = False,
 ) -> int:
-    """Write the export's text as it comes; returns how many licenses it held."""
-    from licensectl.exporter import export_chunks
+    """Write the export's text as it comes; returns how many licenses it held.
+
+    `rows`: the batches hold exporter.ExportRow tuples, not LicensePublic models."""
+    from licensectl.exporter import export_chunks, export_row_chunks
 
     count = 0
 
-    def counted() -> Iterator[list[LicensePublic]]:
+    def counted() -> Iterator[list[Any]]:
         nonlocal count
         for batch in batches:
             count += len(batch)
             yield batch
 
-    for chunk in export_chunks(counted(), fmt.value, raw=raw):
+    chunks = export_row_chunks if rows else export_chunks
+    for chunk in chunks(counted(), fmt.value, raw=raw):
         write(chunk)
     return count
 

@@ -23,13 +23,15 @@ CHECK_COLUMNS = [
 
 @app.command("check")
 def check(ctx: typer.Context) -> None:
-    """Check the store: the database file (SQLite) and every license invariant.
+    """Check the store: the database file (SQLite), its schema and every license invariant.
 
-    Lineage, ownership, transfer quantities, active copies, status. Exit 7 if any check fails.
+    Schema revision (pending ones fail), lineage, ownership, transfer quantities, active
+    copies, status. Exit 7 if any check fails.
     """
     application = get_app(ctx)
-    report = application.backend().db_check()
     out = application.out
+    with out.progress("Checking the store", total=None):
+        report = application.backend().db_check()
     if out.format is OutputFormat.TABLE:
         out.table(
             [c.model_dump(mode="json") for c in report.checks],
@@ -40,10 +42,11 @@ def check(ctx: typer.Context) -> None:
         out.document(report)
     if not report.ok:
         failed = [c for c in report.checks if not c.ok]
+        # Only pending revisions: the remedy is an upgrade, not a restore.
+        advice = "" if report.pending and len(failed) == 1 else "; restore a backup or report it"
         raise InvalidDataError(
             f"{len(failed)} of {len(report.checks)} checks failed ({failed[0].name}: "
-            f"{failed[0].details[0] if failed[0].details else 'see above'}); "
-            "restore a backup or report it"
+            f"{failed[0].details[0] if failed[0].details else 'see above'}){advice}"
         )
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from licensectl.cli.context import get_app
+from licensectl.cli.output import Column
 from licensectl.cli.views import (
     CUSTOMER_COLUMNS,
     LICENSE_COLUMNS,
@@ -14,6 +15,9 @@ from licensectl.cli.views import (
     warn_more,
     with_page,
 )
+
+#: How many licenses each customer found holds.
+FOUND_LICENSES = Column("Licenses", "count", justify="right", priority=1)
 
 if TYPE_CHECKING:
     from licensectl.contract.requests import Page
@@ -28,16 +32,23 @@ def customer(
     text: Annotated[str, typer.Argument(help="Part of a customer name (any case).")],
     page: Page,
 ) -> None:
-    """Customers whose name contains TEXT, each with its licenses."""
+    """Customers whose name contains TEXT, and their licenses."""
     application = get_app(ctx)
     found = application.backend().search_customers(text, page=page)
     out = application.out
     if out.format == "table":
+        # Two tables however many customers match: theirs, then all their licenses.
         if not found.items:
             out.status("no customers match")
-        for c in found.items:
-            out.table([c.model_dump(mode="json")], CUSTOMER_COLUMNS)
-            out.listing(c.licenses, columns=LICENSE_COLUMNS, empty="  (no licenses)")
+        else:
+            rows = [
+                {**c.model_dump(mode="json", exclude={"licenses"}), "count": len(c.licenses)}
+                for c in found.items
+            ]
+            out.table(rows, [*CUSTOMER_COLUMNS, FOUND_LICENSES])
+            licenses = [lic for c in found.items for lic in c.licenses]
+            if licenses:
+                out.listing(licenses, columns=LICENSE_COLUMNS)
     else:
         out.listing(found.items, columns=CUSTOMER_COLUMNS)
     warn_more(application, found.next_after, page, what="customers")

@@ -300,6 +300,13 @@ class StoreCheckReport(Public):
     store: str
     ok: bool
     checks: list[CheckResult]
+    #: The store's schema revision (None: no licensectl schema yet) and the latest known.
+    revision: str | None = None
+    latest_revision: str | None = None
+    #: Revisions `db upgrade` would apply, oldest first.
+    pending: list[str] = []
+    #: What serves customer substring search: `fts5 trigram`, `pg_trgm` or `scan`.
+    search_index: str | None = None
 
 
 class StoreBackup(Public):
@@ -313,6 +320,9 @@ class StoreSchema(Public):
     store: str
     version: int
     latest: int
+    #: The store's Alembic revision now, and the latest this licensectl knows.
+    revision: str | None = None
+    latest_revision: str | None = None
 
 
 class KeyPublic(Public):

@@ -8,8 +8,9 @@ from licensectl.contract.models import KeyPublic, StoreBackup, StoreCheckReport,
 from licensectl.domain import Role
 from licensectl.service.base import BaseBackend
 from licensectl.service.integrity import check_store
-from licensectl.store.gate import Access, prepare
-from licensectl.store.schema import LATEST, current_version
+from licensectl.store.gate import Access, prepare, probe
+from licensectl.store.schema import LATEST, current_version, schema_state, store_schema
+from licensectl.store.search_index import search_mode
 from licensectl.store.url import redact_url
 
 if TYPE_CHECKING:
@@ -39,8 +40,17 @@ class AdminOps(BaseBackend):
     def db_check(self) -> StoreCheckReport:
         """Check the store's files and every invariant the domain puts on its rows."""
         self._allow(Role.ADMIN, action="check the store")
-        with self._read() as s:
-            return check_store(s, self.store)
+        found = probe(self.store)
+        if found is None or not 0 < found.version < LATEST:
+            # The gate's rules (creates the embedded store, refuses what is not a store
+            # or is newer: exit 6). An older store is reported, not upgraded: its pending
+            # revisions fail the check (exit 7).
+            self._ready()
+        state = store_schema(self.store)
+        with self.store.read() as s:
+            report = check_store(s, self.store, state)
+            report.search_index = search_mode(s.connection())
+            return report
 
     def db_backup(self, path: str) -> StoreBackup:
         """Copy a SQLite store, online and consistent, to a new file (store/backup.py)."""
@@ -63,8 +73,16 @@ class AdminOps(BaseBackend):
         self.store._schema_ready = False
         prepare(self.store, Access.INITIALISE, remembered=False)
         with self._read() as s:
-            version = current_version(s.connection())
-        return StoreSchema(store=redact_url(self.store.url), version=version, latest=LATEST)
+            conn = s.connection()
+            version = current_version(conn)
+            state = schema_state(conn)
+        return StoreSchema(
+            store=redact_url(self.store.url),
+            version=version,
+            latest=LATEST,
+            revision=state.revision,
+            latest_revision=state.latest,
+        )
 
     # --- signing keys -------------------------------------------------------------
 

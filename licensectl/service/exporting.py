@@ -1,19 +1,33 @@
-"""`export`: every license a filter selects, streamed in batches."""
+"""`export`: every license a filter selects, streamed in batches.
+
+One joined SELECT (license, its partner, its customer) read as it goes, each row made a
+`LicensePublic` without validation (`model_construct`: the store's rows are valid by
+construction), so memory stays flat and no ORM object is ever loaded: ORM loading and
+validation were two thirds of an export's time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Final
+from datetime import datetime
+from typing import Any, Final
 
-from sqlmodel import col
+from sqlalchemy import String, Table, select, type_coerce
 
-from licensectl.contract.models import LicensePublic
+from licensectl import domain
+from licensectl.contract.models import LicensePublic, format_utc
 from licensectl.contract.requests import LicenseFilter
-from licensectl.models import License
-from licensectl.service.convert import licenses_public
+from licensectl.domain import LicenseStatus, LicenseType
+from licensectl.exporter import ExportRow
+from licensectl.models import Customer, License, Partner
 from licensectl.service.lookup import Lookups
+from licensectl.store.engine import damaged
 
 EXPORT_BATCH: Final = 1000
+
+LICENSES: Final[Table] = License.__table__  # type: ignore[attr-defined]
+PARTNERS: Final[Table] = Partner.__table__  # type: ignore[attr-defined]
+CUSTOMERS: Final[Table] = Customer.__table__  # type: ignore[attr-defined]
 
 
 class ExportOps(Lookups):
@@ -22,8 +36,114 @@ class ExportOps(Lookups):
     ) -> Iterator[list[LicensePublic]]:
         """The licenses `license list` would show with these filters, all of them, oldest
         first, in batches: one query read as it goes, so memory stays flat."""
+        make = LicensePublic.model_construct
+        for rows in self._joined_rows(filters, batch_size=batch_size):
+            yield [make(**_fields(row._mapping)) for row in rows]
+
+    def _joined_rows(
+        self, filters: LicenseFilter, *, batch_size: int, plain: bool = False
+    ) -> Iterator[Any]:
+        """`plain`: type and status as their stored text, and on SQLite created_at too
+        (no enum or datetime made per row: export_rows formats them itself)."""
         with self._read() as s:
-            stmt = self._license_select(s, filters).order_by(col(License.seq))
-            result = s.exec(stmt.execution_options(yield_per=batch_size))
-            for licenses in result.partitions():
-                yield licenses_public(s, licenses)
+            # The filters' conditions, as `license list` builds them, on a joined SELECT.
+            where = self._license_select(s, filters).whereclause
+            lic, partner, customer = LICENSES, PARTNERS, CUSTOMERS
+            typ: Any = lic.c.type
+            status: Any = lic.c.status
+            created: Any = lic.c.created_at
+            if plain:
+                typ, status = type_coerce(typ, String), type_coerce(status, String)
+                if self.store.is_sqlite:
+                    created = type_coerce(created, String)
+            stmt = (
+                select(
+                    lic.c.license_id,
+                    typ,
+                    lic.c.devices,
+                    lic.c.quantity,
+                    status,
+                    lic.c.active_copies,
+                    lic.c.term_months,
+                    lic.c.purchase_order,
+                    lic.c.po_line,
+                    partner.c.name.label("partner"),
+                    customer.c.customer_id,
+                    customer.c.name.label("customer"),
+                    lic.c.parent_id,
+                    lic.c.note,
+                    created,
+                )
+                .join(partner, partner.c.id == lic.c.partner_id)
+                .outerjoin(customer, customer.c.id == lic.c.customer_pk)
+                .order_by(lic.c.seq)
+            )
+            if where is not None:
+                stmt = stmt.where(where)
+            result = s.connection().execute(stmt.execution_options(yield_per=batch_size))
+            yield from result.partitions()
+
+    def export_rows(
+        self, filters: LicenseFilter, *, batch_size: int = EXPORT_BATCH
+    ) -> Iterator[list[ExportRow]]:
+        """The same licenses as `export_licenses`, as tuples of their JSON values in the
+        order of `LicensePublic`'s keys (exporter.export_row_chunks writes them)."""
+        transferred = LicenseStatus.TRANSFERRED.value
+        when = _sqlite_utc if self.store.is_sqlite else format_utc
+        for rows in self._joined_rows(filters, batch_size=batch_size, plain=True):
+            try:
+                _check_stored(rows, when)
+            except (LookupError, ValueError) as exc:
+                # What loading the models would have refused: a damaged store (exit 7).
+                raise damaged(self.store.url, str(exc)) from None
+            yield [
+                (
+                    lid,
+                    typ,
+                    devices,
+                    quantity,
+                    0 if status == transferred else quantity - active,
+                    term,
+                    po,
+                    line,
+                    status,
+                    partner,
+                    customer_id,
+                    customer,
+                    parent,
+                    note,
+                    when(created),
+                )
+                for (lid, typ, devices, quantity, status, active, term, po, line, partner,
+                     customer_id, customer, parent, note, created) in rows
+            ]  # fmt: skip
+
+
+def _sqlite_utc(stored: str) -> str:
+    """format_utc of a time as SQLite stores it (`2026-11-29 10:15:00.123456`, UTC)."""
+    return f"{stored[:10]}T{stored[11:19]}Z"
+
+
+_TYPES: Final = frozenset(t.value for t in LicenseType)
+_STATUSES: Final = frozenset(s.value for s in LicenseStatus)
+
+
+def _check_stored(rows: Any, when: Any) -> None:
+    """The values the rows are read as text: only ones licensectl writes (else raise)."""
+    for row in rows:
+        if row[1] not in _TYPES:
+            raise LookupError(f"{row[1]!r} is not a license type")
+        if row[4] not in _STATUSES:
+            raise LookupError(f"{row[4]!r} is not a license status")
+        if isinstance(row[14], str):
+            datetime.fromisoformat(row[14])  # ValueError if it is no time
+        when(row[14])
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    fields = dict(row)
+    active = fields.pop("active_copies")
+    fields["free_copies"] = domain.free_copies(
+        status=fields["status"], quantity=fields["quantity"], active_copies=active
+    )
+    return fields

@@ -29,6 +29,7 @@ from licensectl.errors import LicensectlError
 from licensectl.models import Activation, Customer, License, SmartServer
 from licensectl.store import audit
 from licensectl.store.engine import Store
+from licensectl.store.schema import SchemaState
 from licensectl.store.url import redact_url
 
 #: Problems listed per check; the count covers them all.
@@ -57,13 +58,14 @@ class _Check:
         )
 
 
-def check_store(s: Session, store: Store) -> StoreCheckReport:
+def check_store(s: Session, store: Store, state: SchemaState) -> StoreCheckReport:
     """Every check, each on its own: a damaged file fails the checks it breaks (naming
     the database's error) and the others still run."""
     checks: list[_Check] = []
     if store.is_sqlite:
         checks += _guarded(s, "sqlite integrity_check", _sqlite_integrity)
         checks += _guarded(s, "sqlite foreign_key_check", _sqlite_foreign_keys)
+    checks.append(_revision(state))
     checks += _guarded(s, "audit log: append-only guards present", _audit_guards)
     checks += _guarded(s, "audit log: hash chain unbroken", _audit_chain)
     if store.is_sqlite:
@@ -77,8 +79,28 @@ def check_store(s: Session, store: Store) -> StoreCheckReport:
     checks += _guarded(s, "smartservers: one per install code, in any case", _install_codes)
     results = [c.result() for c in checks]
     return StoreCheckReport(
-        store=redact_url(store.url), ok=all(r.ok for r in results), checks=results
+        store=redact_url(store.url),
+        ok=all(r.ok for r in results),
+        checks=results,
+        revision=state.revision,
+        latest_revision=state.latest,
+        pending=state.pending,
     )
+
+
+def _revision(state: SchemaState) -> _Check:
+    """The store's Alembic revision: pending revisions fail (run `db upgrade`)."""
+    check = _Check(f"schema revision: {state.revision or 'none'}, latest {state.latest}")
+    if not state.known:
+        check.fail(f"{state.revision} is newer than this licensectl: upgrade licensectl")
+    elif not state.is_licensectl:
+        check.fail("the database has tables but no licensectl schema")
+    elif state.pending:
+        check.fail(
+            f"{len(state.pending)} revisions pending ({', '.join(state.pending)}): "
+            "run 'licensectl db upgrade'"
+        )
+    return check
 
 
 def _guarded(
@@ -185,9 +207,9 @@ def _values(s: Session) -> _Check:
     )
     for (value,) in terms:
         check.fail(f"license.term_months holds {value!r}, not 12 or 36")
-    from licensectl.store.schema import MIGRATIONS
+    from licensectl.store.schema import recorded_names
 
-    known = {version: name for version, name, _ in MIGRATIONS}
+    known = recorded_names()
     for version, name in conn.exec_driver_sql("SELECT version, name FROM schema_migration"):
         if known.get(version) != name:
             check.fail(f"schema_migration {version!r} is named {name!r}, not a migration")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Integer, String, Table, column, literal, literal_column
+from sqlalchemy import text as sql_text
 from sqlmodel import Session, col, select
 
 from licensectl import domain
@@ -26,6 +30,9 @@ from licensectl.service.convert import (
     one_public,
 )
 from licensectl.service.lookup import Lookups, scoped_licenses
+from licensectl.store.search_index import PG_SEARCHED, TRIGRAM, fts_phrase, like_contains
+
+LICENSES: Table = License.__table__  # type: ignore[attr-defined]
 
 
 class LicenseOps(Lookups):
@@ -132,9 +139,21 @@ class LicenseOps(Lookups):
         if not needle:
             raise UsageError("search text must not be empty", field="text")
         with self._read() as s:
-            matching = select(Customer).where(
-                col(Customer.name_key).contains(needle, autoescape=True)
-            )
+            pattern = like_contains(needle)
+            matching = select(Customer).where(col(Customer.name_key).like(pattern, escape="\\"))
+            if not self.store.is_sqlite and self._search_mode(s) == "pg_trgm":
+                searched = literal_column(PG_SEARCHED, String)
+                matching = matching.where(searched.like(pattern, escape="\\"))
+            # FTS5's query syntax ends a string at a NUL: such a needle scans.
+            fts = len(needle) >= TRIGRAM and "\x00" not in needle
+            if fts and self._search_mode(s) == "fts5 trigram":
+                # The trigram index finds the candidates; the LIKE above decides.
+                candidates = sql_text(
+                    "SELECT rowid FROM customer_fts WHERE customer_fts MATCH :phrase"
+                ).bindparams(phrase=fts_phrase(needle))
+                matching = matching.where(
+                    col(Customer.id).in_(candidates.columns(column("rowid", Integer)))
+                )
             found, more = self._customer_page(s, matching, page)
             items = customer_details(s, found)
             return CustomerSearchPage(
@@ -150,35 +169,55 @@ class LicenseOps(Lookups):
             if exact:
                 stmt = stmt.where(License.po_key == key)
             else:
-                # A prefix as an index range: po_key >= key AND po_key < key + U+10FFFF.
-                stmt = stmt.where(
-                    col(License.po_key) >= key, col(License.po_key) < key + "\U0010ffff"
-                )
+                # A prefix as an index range: po_key >= key AND po_key < key + U+10FFFF,
+                # in code-point order: SQLite's BINARY; on PostgreSQL "C", whatever the
+                # database's collation (ix_license_po_key_c, revision 0004).
+                po: Any = col(License.po_key)
+                if not self.store.is_sqlite:
+                    po = po.collate("C")
+                stmt = stmt.where(po >= key, po < key + "\U0010ffff")
             return self._page(s, stmt, page)
 
 
 def _ancestors(s: Session, lic: License) -> list[License]:
-    """Parent, grandparent, … of a license, oldest first."""
-    found: list[License] = []
-    parent_id = lic.parent_id
-    while parent_id is not None:
-        parent = s.exec(select(License).where(License.license_id == parent_id)).first()
-        if parent is None:
-            break
-        found.append(parent)
-        parent_id = parent.parent_id
-    found.reverse()
-    return found
+    """Parent, grandparent, … of a license, oldest first: one recursive query."""
+    if lic.parent_id is None:
+        return []
+    up = (
+        select(LICENSES.c.license_id, LICENSES.c.parent_id, literal(1).label("depth"))
+        .where(LICENSES.c.license_id == lic.parent_id)
+        .cte("ancestors", recursive=True)
+    )
+    parent = LICENSES.alias("parent")
+    up = up.union_all(
+        select(parent.c.license_id, parent.c.parent_id, (up.c.depth + 1).label("depth")).join(
+            up, parent.c.license_id == up.c.parent_id
+        )
+    )
+    stmt = (
+        select(License)
+        .join(up, up.c.license_id == col(License.license_id))
+        .order_by(up.c.depth.desc())
+    )
+    return list(s.exec(stmt).all())
 
 
 def _descendants(s: Session, lic: License) -> list[License]:
-    """Every license minted from this one, generation by generation."""
-    found: list[License] = []
-    frontier = [lic.license_id]
-    while frontier:
-        children = s.exec(
-            select(License).where(col(License.parent_id).in_(frontier)).order_by(col(License.seq))
-        ).all()
-        found.extend(children)
-        frontier = [c.license_id for c in children]
-    return found
+    """Every license minted from this one, generation by generation: one recursive query."""
+    down = (
+        select(LICENSES.c.license_id, literal(1).label("depth"))
+        .where(LICENSES.c.parent_id == lic.license_id)
+        .cte("descendants", recursive=True)
+    )
+    child = LICENSES.alias("child")
+    down = down.union_all(
+        select(child.c.license_id, (down.c.depth + 1).label("depth")).join(
+            down, child.c.parent_id == down.c.license_id
+        )
+    )
+    stmt = (
+        select(License)
+        .join(down, down.c.license_id == col(License.license_id))
+        .order_by(down.c.depth, col(License.seq))
+    )
+    return list(s.exec(stmt).all())

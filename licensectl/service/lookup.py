@@ -21,6 +21,7 @@ from licensectl.errors import NotFoundError, UsageError
 from licensectl.models import Activation, Customer, Event, License, Partner
 from licensectl.service.base import BaseBackend, Scope
 from licensectl.service.convert import licenses_public
+from licensectl.store.search_index import SearchMode, search_mode
 
 #: Bound values per IN (...) list; SQLite builds before 3.32 allow 999 in a statement.
 IN_CHUNK = 900
@@ -150,6 +151,14 @@ class Lookups(BaseBackend):
             assert own is not None
             stmt = stmt.where(Event.customer_id == own.customer_id)
         return list(s.exec(stmt.order_by(col(Event.id))).all())
+
+    def _search_mode(self, s: Session) -> SearchMode:
+        """Which index serves customer substring search here (asked once per process)."""
+        mode: SearchMode | None = getattr(self.store, "_search_mode", None)
+        if mode is None:
+            mode = search_mode(s.connection())
+            self.store._search_mode = mode  # type: ignore[attr-defined]
+        return mode
 
     def _customer_page(self, s: Session, stmt: Any, page: Page) -> tuple[list[Customer], bool]:
         """One page of the customers `stmt` selects in scope, oldest first; and whether

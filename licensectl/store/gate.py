@@ -33,10 +33,15 @@ from typing import NamedTuple
 from sqlalchemy import Connection, inspect
 
 from licensectl.errors import StoreUnavailableError
-from licensectl.models import SchemaMigration
 from licensectl.safe_text import printable
 from licensectl.store.engine import Store, damaged, is_damage
-from licensectl.store.schema import LATEST, MIGRATIONS, current_version
+from licensectl.store.schema import (
+    LATEST,
+    backup_before_upgrade,
+    current_version,
+    legacy_revision,
+    upgrade,
+)
 from licensectl.store.url import redact_url
 
 
@@ -114,6 +119,9 @@ def prepare(store: Store, access: Access, *, remembered: bool = True) -> None:
             f"needs {LATEST}; a command that only reads does not upgrade it: run "
             f"'{_UPGRADE.format(where=shown)}' (back it up first with 'licensectl db backup')"
         )
+    if found is not None and found.version > 0 and path is not None:
+        # An older store about to be upgraded: a copy first, named after its revision.
+        backup_before_upgrade(store, legacy_revision(found.version))
     _migrate(store, shown)
     _remember(store)
 
@@ -192,10 +200,8 @@ def _migrate(store: Store, shown: str) -> None:
             raise newer(redact_url(store.url), have)
         if have == 0 and inspect(conn).get_table_names():
             raise foreign(shown)
-        for version, name, apply in MIGRATIONS:
-            if version > have:
-                apply(conn)
-                session.add(SchemaMigration(version=version, name=name))
+        # Alembic's revisions (store/schema.py); each records its number as before.
+        upgrade(conn, have)
         if store.is_sqlite:
             session.flush()
             conn.exec_driver_sql(f"PRAGMA user_version = {schema_seal(conn)}")

@@ -1,0 +1,1 @@
+"""Alembic migrations of the store (see licensectl/store/schema.py); no alembic.ini needed."""

@@ -1,0 +1,26 @@
+"""API tokens, idempotency keys, failed logins (licensectl serve).
+
+Was numbered migration 3; it calls the same function, so it does exactly what it did.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from licensectl.store.schema import MIGRATIONS, record
+
+revision = "0003"
+down_revision: str | None = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    _, name, apply = MIGRATIONS[3 - 1]
+    conn = op.get_bind()
+    apply(conn)
+    record(conn, revision, name)
+
+
+def downgrade() -> None:
+    raise NotImplementedError("licensectl stores are not downgraded: restore the backup")

@@ -1,0 +1,192 @@
+"""Queries that stay fast on a large store: which index serves them, and how many
+statements they take (a constant, whatever the number of matches or generations).
+
+The plans are read from the database itself (EXPLAIN of the very statements the service
+sends). On PostgreSQL small tables are scanned whatever the indexes, so the plan is asked
+with sequential scans disabled: what is checked is that the index *can* serve the query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from conftest import Cli
+from sqlalchemy import event
+
+from licensectl.contract.requests import CustomerAdd, LicenseAdd, LicenseFilter, Page, Transfer
+from licensectl.domain import LicenseStatus, LicenseType, name_key
+
+#: About the local store itself (its schema, indexes and statements), not the API.
+pytestmark = pytest.mark.local_only
+
+
+@contextmanager
+def statements(backend: Any) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements (and their parameters) the backend sends while the block runs."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        seen.append((sql, params))
+
+    engine = backend.store.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def plan(backend: Any, sql: str, params: Any) -> str:
+    with backend.store.read() as session:
+        conn = session.connection()
+        if backend.store.is_sqlite:
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
+            return "\n".join(str(r[-1]) for r in rows)
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        rows = conn.exec_driver_sql("EXPLAIN " + sql, params).all()
+        return "\n".join(str(r[0]) for r in rows)
+
+
+def the_one(seen: list[tuple[str, Any]], table: str) -> tuple[str, Any]:
+    """The statement that selects the matches from `table`."""
+    found = [
+        (sql, p) for sql, p in seen if sql.lstrip().startswith("SELECT") and f"FROM {table}" in sql
+    ]
+    assert found, seen
+    return found[0]
+
+
+def populate(backend: Any, names: list[str]) -> None:
+    for name in names:
+        backend.customer_add(CustomerAdd(name=name, partner="Acme"))
+
+
+@pytest.fixture
+def acme(cli: Cli) -> Cli:
+    cli.ok("partner", "add", "Acme")
+    return cli
+
+
+NAMES = [
+    "Harbour Zephyrine 1",
+    "Zephyrine Yard",
+    "100% Solar",
+    "Under_score Ltd",
+    'The "Quoted" One',
+    "Back\\slash Works",
+    "Müller Gebäude",
+    "Plain Site",
+]
+
+
+@pytest.mark.parametrize(
+    "needle", ["zephyrine", "%", "_", '"quoted"', "\\", "ü", "MÜLLER", "ab", "site", "nothing-here"]
+)
+def test_search_customer_finds_exactly_the_substring(
+    acme: Cli, backend_as: Any, needle: str
+) -> None:
+    backend = backend_as()
+    populate(backend, NAMES)
+    found = backend.search_customers(needle, page=Page(limit=None)).items
+    expected = [n for n in NAMES if name_key(needle) in name_key(n)]
+    assert [c.name for c in found] == expected
+
+
+def test_search_customer_is_served_by_a_trigram_index(acme: Cli, backend_as: Any) -> None:
+    backend = backend_as()
+    populate(backend, NAMES)
+    with statements(backend) as seen:
+        assert len(backend.search_customers("zephyrine").items) == 2
+    sql, params = the_one(seen, "customer")
+    shown = plan(backend, sql, params)
+    if backend.store.is_sqlite:
+        assert "customer_fts" in shown, shown
+    else:
+        assert "ix_customer_name_key_trgm" in shown, shown
+
+
+def test_search_customer_takes_the_same_statements_for_1_or_12_matches(
+    acme: Cli, backend_as: Any
+) -> None:
+    backend = backend_as()
+    populate(backend, ["Lonely One", *(f"Crowd {i}" for i in range(12))])
+    for name in ("Lonely One", "Crowd 3", "Crowd 7"):
+        backend.license_add(
+            LicenseAdd(
+                partner="Acme", purchase_order=f"PO-{name}", type=LicenseType.CORE, devices=1
+            )
+        )
+    backend.search_customers("lonely")  # the scope and index look-ups, once per process
+    with statements(backend) as one:
+        assert len(backend.search_customers("lonely").items) == 1
+    with statements(backend) as twelve:
+        assert len(backend.search_customers("crowd").items) == 12
+    assert len(one) == len(twelve)
+
+
+def lineage(backend: Any, depth: int, po: str) -> str:
+    lic = backend.license_add(
+        LicenseAdd(partner="Acme", purchase_order=po, type=LicenseType.CAPACITY, devices=10)
+    )
+    current = lic.license_id
+    for i in range(depth):
+        holder = backend.customer_add(CustomerAdd(name=f"{po} holder {i}", partner="Acme"))
+        current = backend.transfer(
+            Transfer(license_id=current, to=holder.customer_id)
+        ).transferred.license_id
+    return str(current)
+
+
+def test_history_takes_the_same_statements_at_any_depth(acme: Cli, backend_as: Any) -> None:
+    backend = backend_as()
+    shallow, deep = lineage(backend, 2, "PO-SHALLOW"), lineage(backend, 7, "PO-DEEP")
+    backend.license_history(shallow)
+    with statements(backend) as few:
+        assert len(backend.license_history(shallow).ancestors) == 2
+    with statements(backend) as many:
+        history = backend.license_history(deep)
+    assert len(history.ancestors) == 7 and len(few) == len(many)
+    # oldest first, each the parent of the next
+    chain = [*history.ancestors, history.license]
+    for parent, child in zip(chain, chain[1:], strict=False):
+        assert child.parent_id == parent.license_id
+    root = backend.license_history(history.ancestors[0].license_id)
+    assert [d.license_id for d in root.descendants][-1] == history.license.license_id
+
+
+def test_a_rare_status_and_a_po_prefix_are_served_by_indexes(acme: Cli, backend_as: Any) -> None:
+    backend = backend_as()
+    for i in range(5):
+        backend.license_add(
+            LicenseAdd(partner="Acme", purchase_order=f"PO-{i}", type=LicenseType.CORE, devices=1)
+        )
+    with statements(backend) as seen:
+        backend.license_list(LicenseFilter(status=LicenseStatus.ACTIVATED))
+    assert "ix_license_status_seq" in plan(backend, *the_one(seen, "license"))
+    with statements(backend) as seen:
+        assert len(backend.search_po("po-").items) == 5
+    index = "ix_license_po_key" if backend.store.is_sqlite else "ix_license_po_key_c"
+    assert index in plan(backend, *the_one(seen, "license"))
+
+
+def test_customers_an_import_creates_are_found_by_search(acme: Cli, tmp_path: Any) -> None:
+    """SQLite: the import fills the trigram index in one statement at the end instead of
+    the per-row trigger; a failed import leaves the trigger as it was."""
+    header = "partner,purchase_order,po_line,type,devices,quantity,term_months,customer\n"
+    good = tmp_path / "good.csv"
+    good.write_text(
+        header + "".join(f"Acme,PO-{n},1,core,1,1,,Zephyrine Site {n}\n" for n in range(5)),
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + "Acme,PO-X,1,core,1,1,,Quillon Hall\nAcme,PO-Y,1,bogus,1,1,,\n")
+    acme.fails(7, "import", str(bad))
+    assert acme.json("import", str(good))["created"] == 5
+    assert len(acme.json("search", "customer", "zephyrine")) == 5
+    assert acme.json("search", "customer", "quillon") == []  # rolled back with its import
+    acme.ok("customer", "add", "Quillon Tower")  # the trigger is back
+    assert [c["name"] for c in acme.json("search", "customer", "quillon")] == ["Quillon Tower"]
+    acme.ok("db", "check")  # the schema's text (and seal) as before
