@@ -372,7 +372,7 @@ TREE: dict[str, dict[str, Any]] = {
     },
     "search": {
         "commands": [
-            ["customer", "Customers whose name contains TEXT, each with its licenses."],
+            ["customer", "Customers whose name contains TEXT, and their licenses."],
             ["po", "Licenses whose PO starts with (or equals) TEXT, retired ones included and..."],
         ],
         "options": [[["--help"], False, "Show help."]],
@@ -496,7 +496,10 @@ TREE: dict[str, dict[str, Any]] = {
     "keys rotate": {"commands": [], "options": [[["--help"], False, "Show help."]]},
     "db": {
         "commands": [
-            ["check", "Check the store: the database file (SQLite) and every license invariant."],
+            [
+                "check",
+                "Check the store: the database file (SQLite), its schema and every license...",
+            ],
             ["backup", "Copy a SQLite store to FILE, consistently, while others keep using it."],
             ["upgrade", "Bring the store's schema up to date (stores also upgrade on first use)."],
         ],
