@@ -31,21 +31,26 @@ OUT = HERE / "out"
 
 def _child_import(csv_path: Path, tmp: Path, times: int) -> None:
     """Import CSV_PATH `times` times into one fresh store; print seconds and peak RSS."""
+    from licensectl.contract.requests import ImportOptions, PartnerAdd
     from licensectl.importer import open_input
     from licensectl.service import LocalBackend
 
     backend = LocalBackend.open(f"sqlite:///{tmp / 'licensectl.db'}")
     for name in partners_in(csv_path):
-        backend.partner_add(name)
+        backend.partner_add(PartnerAdd(name=name))
     runs = []
     for _ in range(times):
         start = time.perf_counter()
         with open_input(str(csv_path)) as stream:
-            summary = backend.import_licenses(stream)
+            summary = backend.import_licenses(stream, ImportOptions())
         runs.append(
-            {"seconds": time.perf_counter() - start, **summary.to_dict(), "errors": []}
+            {
+                "seconds": time.perf_counter() - start,
+                **summary.model_dump(mode="json"),
+                "errors": [],
+            }
             if summary.ok
-            else {"failed": [e.to_dict() for e in summary.errors[:5]]}
+            else {"failed": [e.model_dump(mode="json") for e in summary.errors[:5]]}
         )
     backend.close()
     print(json.dumps({"runs": runs, "peak_rss_mib": peak_rss_mib()}))
