@@ -47,7 +47,7 @@ from licensectl.importer import ImportRow, iter_rows
 from licensectl.models import Customer, License, Partner
 from licensectl.service.base import BaseBackend, _DryRun
 from licensectl.service.lookup import IN_CHUNK, Lookups
-from licensectl.store.audit import NewEvent, append_events
+from licensectl.store.audit import NewEvent, append_events, at_text, chain_head, link, lock_chain
 
 #: Rows checked and written together: big enough that per-statement costs vanish, small
 #: enough that a batch's rows and look-ups stay a few megabytes.
@@ -472,6 +472,85 @@ class _Import:
         self.summary.customers_created += len(created)
 
     def _license_events(self, start: int) -> None:
+        if self.conn.dialect.name == "sqlite":
+            self._license_events_sqlite(start)
+        else:
+            self._license_events_python(start)
+
+    def _license_events_sqlite(self, start: int) -> None:
+        """The same events as `_license_events_python`, built by SQLite itself: one
+        `INSERT … SELECT` per chunk of licenses, the details made by `json_object` and
+        each hash by `audit.link` registered as a function, called row after row in `seq`
+        order. Serialising and binding every event in Python cost the import half its
+        time. The chain holds only if SQLite calls the function in the order it inserts
+        the rows; each chunk's stored hashes are read back in id order and compared with
+        the ones computed, so an import can never leave a broken chain (it fails instead).
+        """
+        raw = self.conn.connection.dbapi_connection
+        assert raw is not None
+        lock_chain(self.conn)
+        made: list[str] = []
+        head = [chain_head(self.conn)]
+
+        def chain(*fields: Any) -> str:
+            at, actor, action, license_id, customer_id, partner_id, details = fields
+            head[0] = link(head[0], at, actor, action, license_id, customer_id, partner_id,
+                           details)  # fmt: skip
+            made.append(head[0])
+            return head[0]
+
+        raw.create_function("licensectl_chain", 7, chain)
+        at = at_text(self.now)
+        originals = (
+            "json_object('partner', (SELECT name FROM partner WHERE id = l.partner_id), "
+            "'purchase_order', l.purchase_order, 'po_line', l.po_line, 'type', l.type, "
+            "'devices', l.devices, 'quantity', l.quantity, 'term_months', l.term_months, "
+            "'via', 'import')"
+        )
+        transfers = (
+            "json_object('source', json_object('customer_id', NULL, 'inventory', 'partner'), "
+            "'to_customer_id', c.customer_id, 'to_customer', c.name, 'quantity', l.quantity, "
+            "'transferred', l.license_id, 'remainder', NULL, 'via', 'import')"
+        )
+        mints = (
+            "json_object('parent_id', l.parent_id, 'reason', 'transfer', "
+            "'quantity', l.quantity, 'to_customer', c.name)"
+        )
+        plans = (
+            ("license.add", "l.license_id", "NULL", originals, "", "l.parent_id IS NULL"),
+            ("license.transfer", "l.parent_id", "c.customer_id", transfers,
+             "JOIN customer c ON c.id = l.customer_pk", "l.parent_id IS NOT NULL"),
+            ("license.mint", "l.license_id", "c.customer_id", mints,
+             "JOIN customer c ON c.id = l.customer_pk", "l.parent_id IS NOT NULL"),
+        )  # fmt: skip
+        top = self._max_seq()
+        try:
+            for action, license_id, customer_id, details, join, which in plans:
+                fields = f"?, ?, '{action}', {license_id}, {customer_id}, l.partner_id, {details}"
+                sql = (
+                    "INSERT INTO event (at, actor, action, license_id, customer_id, "
+                    f"partner_id, details, hash) SELECT {fields}, licensectl_chain({fields}) "
+                    f"FROM license l {join} WHERE l.seq > ? AND l.seq <= ? AND {which} "
+                    "ORDER BY l.seq"
+                )
+                low = start
+                while low < top:
+                    high = min(low + IMPORT_BATCH * 4, top)
+                    last = self.conn.exec_driver_sql("SELECT max(id) FROM event").scalar() or 0
+                    made.clear()
+                    self.conn.exec_driver_sql(sql, (at, self.actor, at, self.actor, low, high))
+                    stored = [
+                        h for (h,) in self.conn.exec_driver_sql(
+                            "SELECT hash FROM event WHERE id > ? ORDER BY id", (last,)
+                        )
+                    ]  # fmt: skip
+                    if stored != made:
+                        raise RuntimeError("the import's events were not chained in order")
+                    low = high
+        finally:
+            raw.create_function("licensectl_chain", 7, None)
+
+    def _license_events_python(self, start: int) -> None:
         """`license.add` for every license above `start`; `license.transfer` and
         `license.mint` for every successor, with the details `transfer` records.
 
