@@ -29,6 +29,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from startup import timed  # bench/, this script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 LICENSECTL = str(Path(sys.executable).parent / "licensectl")
@@ -90,12 +92,6 @@ def activate(store: Path, count: int = 100_000) -> None:
         )
     conn.close()
     print(f"{len(picked):,} activations on {len(servers):,} SmartServers", flush=True)
-
-
-def timed(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
 
 
 def completion(store: Path, env: dict[str, str], pairs: int) -> None:

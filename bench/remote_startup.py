@@ -14,40 +14,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from serverkit import make_tls, start_server  # noqa: E402
-
-
-def timed(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
-
-
-def paired(
-    a: list[str], b: list[str], env: dict[str, str], pairs: int
-) -> tuple[float, float, float]:
-    """Median seconds of a and b, and the median of the per-pair ratios a/b."""
-    ta, tb, ratios = [], [], []
-    timed(a, env), timed(b, env)  # warm the page cache and .pyc files
-    for i in range(pairs):
-        if i % 2:
-            y, x = timed(b, env), timed(a, env)
-        else:
-            x, y = timed(a, env), timed(b, env)
-        ta.append(x)
-        tb.append(y)
-        ratios.append(x / y)
-    return statistics.median(ta), statistics.median(tb), statistics.median(ratios)
+from startup import paired  # noqa: E402
 
 
 def main() -> None:
