@@ -47,7 +47,7 @@ from licensectl.importer import ImportRow, iter_rows
 from licensectl.models import Customer, License, Partner
 from licensectl.service.base import BaseBackend, _DryRun
 from licensectl.service.lookup import IN_CHUNK, Lookups
-from licensectl.store.audit import NewEvent, append_events, at_text, chain_head, link, lock_chain
+from licensectl.store.audit import NewEvent, append_events, at_text, chain_head, link
 
 #: Rows checked and written together: big enough that per-statement costs vanish, small
 #: enough that a batch's rows and look-ups stay a few megabytes.
@@ -488,7 +488,6 @@ class _Import:
         """
         raw = self.conn.connection.dbapi_connection
         assert raw is not None
-        lock_chain(self.conn)
         made: list[str] = []
         head = [chain_head(self.conn)]
 
