@@ -10,6 +10,7 @@ import json
 import re
 import signal
 import socket
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -295,6 +296,66 @@ def test_the_log_shows_no_token_trace_or_sql(live: Live) -> None:
         assert leak not in log, leak
     started = set(re.findall(r"\[(\d+)\] Application startup complete", log))
     assert len(started) == 2, started  # two workers served this module
+
+
+# --- a client that hangs up mid-upload ---------------------------------------------------
+
+
+def _hang_up_mid_upload(live: Live, path: bytes, headers: bytes, head: bytes) -> None:
+    """Send the start of a chunked upload, then close the connection without ending it."""
+    server = live.server
+    assert server.tls is not None
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+    with server.tls.context().wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+        conn.sendall(
+            b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer "
+            + live.admin.encode()
+            + b"\r\n"
+            + headers
+            + b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        _chunk(conn, head)
+        time.sleep(0.5)  # the server is reading the body when the client leaves
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "head"),
+    [
+        (
+            b"/v1/imports",
+            b"Content-Type: text/csv\r\n",
+            b"partner,purchase_order,po_line,type,devices,quantity\n"
+            b"Acme,PO-HANGUP,1,capacity,100,1\nAcme,PO-HANGUP,2,capacity,100,1\n",
+        ),
+        (
+            b"/v1/imports",
+            b"Content-Type: text/csv\r\n" + IDEMPOTENCY_HEADER.encode() + b": hang-up-1\r\n",
+            b"partner,purchase_order,po_line,type,devices,quantity\nAcme,PO-HANGUP,3,capa",
+        ),
+        (
+            b"/v1/batches",
+            b"Content-Type: application/x-ndjson\r\n",
+            b'{"op": "license.add", "po": "PO-HANGUP", "type": "capa',
+        ),
+    ],
+    ids=["import", "idempotent-import-half-a-line", "batch-half-a-line"],
+)
+def test_a_client_hanging_up_mid_upload_is_not_an_internal_error(
+    live: Live, path: bytes, headers: bytes, head: bytes
+) -> None:
+    """The server notes it in one line; nothing of the unfinished request is written."""
+    before = live.server.log_text()
+    _hang_up_mid_upload(live, path, headers, head)
+    deadline = time.monotonic() + 30
+    while "went away" not in live.server.log_text()[len(before) :]:
+        assert time.monotonic() < deadline, live.server.log_text()[len(before) :]
+        time.sleep(0.1)
+    log = live.server.log_text()[len(before) :]
+    assert "internal error" not in log
+    assert "Traceback" not in log
+    # nothing of the unfinished upload was written
+    assert _cli(live, "search", "po", "PO-HANGUP") == []
 
 
 # --- SIGTERM: requests in flight are answered ----------------------------------------------

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from licensectl.contract.api import STATUS_BY_KIND, error_body
@@ -35,6 +36,16 @@ from licensectl.errors import (
 from licensectl.store.url import redact_url
 
 log = logging.getLogger("licensectl.server")
+
+
+def log_gone(scope: Scope) -> None:
+    """A client closed its connection while its request body was still being read."""
+    log.warning(
+        "%s %s: the client went away before sending the whole request",
+        scope.get("method"),
+        scope.get("path"),
+    )
+
 
 _DESCRIPTIONS: Final[dict[int, str]] = {
     400: "Usage: a malformed request (exit 2).",
@@ -170,6 +181,8 @@ class CatchAll:
 
         try:
             await self.app(scope, receive, watch)
+        except ClientDisconnect:
+            log_gone(scope)  # nobody is left to answer
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             ref = secrets.token_hex(4)
             log.error(

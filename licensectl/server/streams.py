@@ -30,7 +30,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from licensectl.errors import LicensectlError
-from licensectl.server.errors import describe_bug, error_response
+from licensectl.server.errors import describe_bug, error_response, log_gone
 
 log = logging.getLogger("licensectl.server")
 
@@ -202,6 +202,7 @@ class ThreadedStream(Response):
                     await send({"type": "http.response.body", "body": value, "more_body": True})
                     continue
                 if kind == "gone":
+                    log_gone(scope)
                     cut = True
                     break
                 if kind == "bug":
