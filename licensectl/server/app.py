@@ -7,10 +7,12 @@ store and limits from the environment (settings.py).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 from licensectl import __version__
 from licensectl.server import errors
@@ -39,9 +41,22 @@ body replays the first answer. See docs/api.md.
 """
 
 
+def _quiet_body_alias_warning() -> None:
+    """FastAPI builds a route's single JSON body parameter as `Annotated[Model,
+    Body(alias=NAME)]`; pydantic 2.12+ warns that such an alias has no effect there
+    (pydantic#12356), on each route's first request. It is FastAPI's construction, not
+    ours, and harmless: keep it out of the server's log."""
+    warnings.filterwarnings(
+        "ignore",
+        message=r"The '(validation_|serialization_)?alias' attribute with value ",
+        category=UnsupportedFieldAttributeWarning,
+    )
+
+
 def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     """The API over an opened store (whose schema the caller has checked)."""
     settings = settings or Settings()
+    _quiet_body_alias_warning()
     # A server never migrates its store (`serve` checked it, /readyz keeps checking):
     # the backends it makes per request must not try to either.
     store._schema_ready = True
