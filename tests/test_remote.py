@@ -550,3 +550,31 @@ def test_the_remote_backend_is_the_route_table_and_the_protocol() -> None:
         ours = inspect.signature(getattr(RemoteBackend, op))
         theirs = inspect.signature(getattr(Backend, op))
         assert list(ours.parameters) == list(theirs.parameters), op
+
+
+def test_a_profiles_default_partner_stands_in_for_batch_lines_as_it_does_locally(
+    target: HttpTarget, tmp_path: Path
+) -> None:
+    """With two partners, a remote profile's --partner is used by batch lines that leave
+    the partner out, exactly as by the same commands run one by one (and locally)."""
+    admin = as_token(target, target.token)
+    admin.ok("partner", "add", "Acme")
+    admin.ok("partner", "add", "Beta Co")
+    cli = TokenCli(db=None, url=None, token=target.token)
+    cli.ok("profile", "add", "portal", "--url", target.base, "--partner", "Beta Co")
+    lines = tmp_path / "onboard.jsonl"
+    lines.write_text(
+        '{"op": "customer.add", "name": "Site B"}\n'
+        '{"op": "license.add", "purchase_order": "PO-B", "type": "capacity", "devices": 100}\n'
+        '{"op": "customer.add", "name": "Site A", "partner": "Acme"}\n'
+        "not json: left for the server to refuse\n",
+        encoding="utf-8",
+    )
+    done = cli.run("--profile", "portal", "batch", str(lines))
+    assert done.exit_code == 7, done.stderr  # the malformed line, and only it
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["ok"] for r in results] == [True, True, True, False]
+    assert results[0]["result"]["partner"] == "Beta Co"
+    assert results[1]["result"]["partner"] == "Beta Co"
+    assert results[2]["result"]["partner"] == "Acme"  # a partner given is kept
+    assert "not valid JSON" in results[3]["error"]["message"]

@@ -127,6 +127,8 @@ DEFAULT_PARTNER_OPS: Final = frozenset(
     {"customer_add", "customer_show", "customer_email_add", "customer_email_remove", "license_add"}
     | {"customer_rename", "customer_note", "customer_remove"}
 )
+#: The same operations as batch lines ("customer.email.add" for "customer_email_add").
+DEFAULT_PARTNER_LINES: Final = frozenset(op.replace("_", ".") for op in DEFAULT_PARTNER_OPS)
 _LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
@@ -668,6 +670,10 @@ class RemoteBackend:
         import httpx
 
         replayable = isinstance(lines, Sequence)
+        partner = self.settings.default_partner
+        if partner is not None:
+            filled = (_with_partner(line, partner) for line in lines)
+            lines = list(filled) if replayable else filled
         content: bytes | Iterator[bytes] = (
             "".join(lines).encode("utf-8") if replayable else _encoded(lines)
         )
@@ -763,6 +769,27 @@ def _store_side_only(op: str, command: str) -> UsageError:
 #: Sent where the file stops being UTF-8: the server then reports that very line as not
 #: UTF-8, as a local import would (the bytes themselves were lost to the decoder).
 NOT_UTF8: Final = b"\xff\n"
+
+
+def _with_partner(line: str, partner: str) -> str:
+    """A batch line whose operation takes a partner and names none, with the profile's
+    default partner filled in (as the local backend's `default_partner` stands in); any
+    other line, malformed ones included, goes as it is for the server to judge."""
+    if '"op"' not in line:
+        return line
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return line
+    if (
+        not isinstance(record, dict)
+        or record.get("op") not in DEFAULT_PARTNER_LINES
+        or record.get("partner") is not None
+    ):
+        return line
+    record["partner"] = partner
+    ending = line[len(line.rstrip("\r\n")) :]
+    return json.dumps(record, ensure_ascii=False) + ending
 
 
 def _encoded(lines: Iterable[str]) -> Iterator[bytes]:
