@@ -578,3 +578,26 @@ def test_a_profiles_default_partner_stands_in_for_batch_lines_as_it_does_locally
     assert results[1]["result"]["partner"] == "Beta Co"
     assert results[2]["result"]["partner"] == "Acme"  # a partner given is kept
     assert "not valid JSON" in results[3]["error"]["message"]
+
+
+def test_a_store_or_server_given_on_the_command_line_beats_the_other_from_the_environment(
+    target: HttpTarget, tmp_path: Path
+) -> None:
+    local = str(tmp_path / "local.db")
+    Cli(db=local).ok("partner", "add", "Local Co")
+    as_token(target, target.token).ok("partner", "add", "Served Co")
+
+    def cli(**env: str) -> Cli:
+        return TokenCli(db=None, url=None, token=target.token, **env)
+
+    # LICENSECTL_URL for the session, --db for one command: the local store
+    listed = cli(LICENSECTL_URL=target.base).json("--db", local, "partner", "list")
+    assert [p["name"] for p in listed] == ["Local Co"]
+    # LICENSECTL_DB for the session, --url for one command: the server
+    listed = cli(LICENSECTL_DB=local).json("--url", target.base, "partner", "list")
+    assert [p["name"] for p in listed] == ["Served Co"]
+    # both from the environment, or both typed: say which
+    both = cli(LICENSECTL_DB=local, LICENSECTL_URL=target.base)
+    assert "not both" in both.fails(2, "partner", "list").stderr
+    typed = cli().fails(2, "--db", local, "--url", target.base, "partner", "list")
+    assert "not both" in typed.stderr

@@ -328,6 +328,23 @@ app = typer.Typer(
 )
 
 
+def _store_or_server(
+    ctx: typer.Context, db: str | None, url: str | None
+) -> tuple[str | None, str | None]:
+    """`--db` or `--url`: given on the command line, one beats the other's environment
+    variable (LICENSECTL_URL exported for a session, `--db` for one command); given the
+    same way, both stay, and the backend refuses them as a usage error."""
+    if db is not None and url is not None:
+        # Typer's own (vendored) Click: its ParameterSource, compared by name.
+        db_typed = getattr(ctx.get_parameter_source("db"), "name", None) == "COMMANDLINE"
+        url_typed = getattr(ctx.get_parameter_source("url"), "name", None) == "COMMANDLINE"
+        if db_typed and not url_typed:
+            return db, None
+        if url_typed and not db_typed:
+            return None, url
+    return db, url
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -406,8 +423,7 @@ def root(
     application.quiet = quiet
     application.raw = raw
     application.debug = debug
-    application.db = db
-    application.url = url
+    application.db, application.url = _store_or_server(ctx, db, url)
     application.ca_bundle = ca_bundle
     application.profile = profile
     ctx.obj = application
