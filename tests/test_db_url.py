@@ -48,6 +48,12 @@ def _three_ways(url: str, code: int) -> list[str]:
         "postgresql://u@127.0.0.1:5432/",
         "postgresql://u@127.0.0.1/db?no_such_option=1",
         "postgresql://u@127.0.0.1/db?sslmode",
+        # a known option with a value libpq refuses (at connect time, where it was exit 6)
+        "postgresql://u@127.0.0.1/db?sslmode=bogus",
+        "postgresql://u@127.0.0.1/db?target_session_attrs=writable",
+        "postgresql://u@127.0.0.1/db?gssencmode=always",
+        "postgresql://u@127.0.0.1/db?connect_timeout=abc",
+        "postgresql://u@127.0.0.1/db?keepalives_idle=-",
         "postgresql://u@127.0.0.1/db?=x",
         "mysql://u@127.0.0.1/db",
         "postgresql+psycopg2://u@127.0.0.1/db",

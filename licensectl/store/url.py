@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 from urllib.parse import quote, unquote
 
 from licensectl.errors import UsageError
@@ -191,8 +192,52 @@ def _query_params(query: str) -> dict[str, str]:
     return params
 
 
+#: libpq options whose values are a fixed set (PostgreSQL's "Parameter Key Words"): libpq
+#: checks them only when it connects, so a typo would read as an unreachable store.
+_LIBPQ_CHOICES: Final[dict[str, frozenset[str]]] = {
+    "sslmode": frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}),
+    "gssencmode": frozenset({"disable", "prefer", "require"}),
+    "channel_binding": frozenset({"disable", "prefer", "require"}),
+    "sslcertmode": frozenset({"disable", "allow", "require"}),
+    "sslnegotiation": frozenset({"postgres", "direct"}),
+    "load_balance_hosts": frozenset({"disable", "random"}),
+    "target_session_attrs": frozenset(
+        {"any", "read-write", "read-only", "primary", "standby", "prefer-standby"}
+    ),
+}
+#: libpq options that take a whole number (seconds, counts, or a 0/1 switch).
+_LIBPQ_INTEGERS: Final = frozenset(
+    {
+        "connect_timeout",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+        "sslcompression",
+    }
+)
+
+
+def _check_libpq_values(params: dict[str, str]) -> None:
+    for key, value in params.items():
+        name = key.lower()
+        choices = _LIBPQ_CHOICES.get(name)
+        if choices is not None and value not in choices:
+            raise UsageError(
+                f"the --db URL's {key}={value!r} is not valid for PostgreSQL: use one of "
+                + ", ".join(sorted(choices))
+            )
+        if name in _LIBPQ_INTEGERS and not re.fullmatch(r"\s*-?\d+\s*", value):
+            raise UsageError(
+                f"the --db URL's {key}={value!r} is not valid for PostgreSQL: a whole number"
+            )
+
+
 def _check_libpq_params(params: dict[str, str]) -> None:
-    """Unknown connection options are usage errors, by libpq's own list (when installed)."""
+    """Unknown connection options, and values libpq would refuse only when it connects,
+    are usage errors (the option names by libpq's own list, when installed)."""
+    _check_libpq_values(params)
     try:
         from psycopg import ProgrammingError
         from psycopg.conninfo import make_conninfo
