@@ -74,6 +74,11 @@ def main() -> None:
             "LICENSECTL_KEY_DIR": str(home / "keys"),
             "NO_COLOR": "1",
         }
+        # Bytecode as an installed package has it (pip compiles on install): with
+        # PYTHONDONTWRITEBYTECODE set, the warm-up below could not write licensectl's .pyc
+        # files and every run compiled its sources again, while the libraries on the
+        # other side of each pair ran from the .pyc files pip wrote.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         minimal = home / "minimal.py"
         minimal.write_text(MINIMAL_TYPER)
         store = str(home / "store.db")
