@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 import typer.core
 import typer.main
@@ -167,3 +168,41 @@ def test_an_unknown_command_is_still_a_usage_error(tmp_path: Path) -> None:
         assert result.exit_code == 2
         expected = f"Error: No such command {word!r}.{hint} (see 'licensectl --help')\n"
         assert result.stderr == expected
+
+
+# --- a store command loads the operations it uses -------------------------------------
+
+
+def test_a_store_command_loads_only_its_group_of_operations(tmp_path: Path) -> None:
+    store = str(tmp_path / "store.db")
+    _built_and_loaded(["--db", store, "partner", "add", "Acme"], tmp_path)
+    _, loaded = _built_and_loaded(["--db", store, "partner", "list"], tmp_path)
+    assert "licensectl.service.accounts" in loaded
+    others = {
+        "licensectl.service." + name
+        for name in (
+            "activation batch corrections exporting importing licenses reports tokens transfer"
+        ).split()
+    }
+    assert not (others | {"licensectl.importer", "licensectl.exporter"}) & loaded
+
+
+def test_local_backend_finds_every_operation_where_its_groups_define_it() -> None:
+    """`OPERATIONS` is what the class inheriting every group in `PARTS` would resolve."""
+    from licensectl.service import OPERATIONS, PARTS, LocalBackend, part
+    from licensectl.service.base import BaseBackend
+
+    full = type("Full", tuple(part(p) for p in PARTS), {})
+    expected: dict[str, str] = {}
+    for name in dir(full):
+        owner = next(k for k in full.__mro__ if name in k.__dict__)
+        if name.startswith("__") or owner in (full, BaseBackend, object):
+            continue
+        expected[name] = f"{owner.__module__.rsplit('.', 1)[1]}.{owner.__name__}"
+    assert OPERATIONS == expected
+    backend = LocalBackend.__new__(LocalBackend)
+    for name, where in OPERATIONS.items():
+        getattr(backend, name)  # taken from its group on first use, then kept
+        assert LocalBackend.__dict__[name] is part(where).__dict__[name], name
+    with pytest.raises(AttributeError):
+        backend.no_such_operation  # type: ignore[attr-defined]  # noqa: B018
