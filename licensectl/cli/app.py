@@ -2,40 +2,26 @@
 become an `Error:` line and an exit code.
 
 Start-up matters for a CLI that scripts call thousands of times: nothing here imports
-SQLAlchemy/SQLModel; commands import the service layer when they run.
+SQLAlchemy/SQLModel; commands import the service layer when they run, and a command's
+module is imported, and the command built, only when a command line names it (`ENTRIES`).
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import sys
 import traceback
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from licensectl import __version__
-from licensectl.cli import (
-    activate,
-    auth,
-    batch,
-    bulk,
-    customer,
-    db,
-    helpstyle,
-    keys,
-    license,
-    partner,
-    profile,
-    report,
-    search,
-    serve,
-    smartserver,
-    token,
-    transfer,
-)
+from licensectl.cli import helpstyle
 from licensectl.cli.context import Application
 from licensectl.cli.output import Environment, Output, OutputFormat
 from licensectl.errors import ExitStatus, Interrupted, LicensectlError
@@ -119,21 +105,290 @@ class _ClosedPipe(Exception):
     """The reader of stdout (or of a FIFO or socket given as --out) went away."""
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A command or group of the root, known without importing its module.
+
+    `licensectl --help` lists the root's entries from these alone; a command line builds
+    only the entry it names (Typer builds a command's parameters from its function's
+    signature, which for all of them took longer than the rest of `--help`).
+    """
+
+    name: str
+    panel: str
+    #: The module: a group's is its `app` (a `typer.Typer`); a command's module
+    #: registers it on the app it is given (`register(app)`).
+    module: str
+    #: The first paragraph of its help, as the root's `--help` lists it
+    #: (tests/test_startup.py holds it to the command's own).
+    help: str
+    group: bool = False
+
+
+# In the order they were registered (Click lists commands in that order within a panel).
+ENTRIES: tuple[Entry, ...] = (
+    Entry(
+        "transfer",
+        "Licenses",
+        "licensectl.cli.transfer",
+        "Transfer a license; prints the new License ID (and the remainder's for a partial one).",
+    ),
+    Entry(
+        "activate",
+        "Activation",
+        "licensectl.cli.activate",
+        "Online activation: the SmartServer holds COPIES of the license afterwards.",
+    ),
+    Entry(
+        "return",
+        "Activation",
+        "licensectl.cli.activate",
+        "Return every copy a SmartServer holds of a license, freeing them.",
+    ),
+    Entry(
+        "activate-offline",
+        "Activation",
+        "licensectl.cli.activate",
+        "Check an activation request, record it and write the signed activation response.",
+    ),
+    Entry(
+        "import",
+        "Bulk",
+        "licensectl.cli.bulk",
+        "Import purchased licenses from purchase-order lines: all rows or none.",
+    ),
+    Entry(
+        "export",
+        "Bulk",
+        "licensectl.cli.bulk",
+        "Export every license the filters select (those of `license list`), oldest first.",
+    ),
+    Entry(
+        "batch",
+        "Bulk",
+        "licensectl.cli.batch",
+        "Run operations from JSON lines in one process; one JSON result line each.",
+    ),
+    Entry(
+        "serve",
+        "Admin",
+        "licensectl.cli.serve",
+        "Serve the portal's HTTP API over this store (--db or the profile's).",
+    ),
+    Entry(
+        "login",
+        "Admin",
+        "licensectl.cli.auth",
+        "Log a remote profile in: check the token with the server, keep it in the OS keyring.",
+    ),
+    Entry(
+        "logout",
+        "Admin",
+        "licensectl.cli.auth",
+        "Revoke the profile's token on the server (where it can) and forget it.",
+    ),
+    Entry(
+        "whoami",
+        "Admin",
+        "licensectl.cli.auth",
+        "Who this profile acts as: role, name, scope, profile and server (or local store).",
+    ),
+    Entry(
+        "completion",
+        "Admin",
+        "licensectl.cli.app",
+        "Print the shell completion script for bash, zsh or fish.",
+    ),
+    Entry(
+        "partner",
+        "Accounts",
+        "licensectl.cli.partner",
+        "Partners: the system integrators that buy licenses.",
+        group=True,
+    ),
+    Entry(
+        "customer",
+        "Accounts",
+        "licensectl.cli.customer",
+        "Customer/project accounts of a partner.",
+        group=True,
+    ),
+    Entry(
+        "license",
+        "Licenses",
+        "licensectl.cli.license",
+        "Licenses: add purchased ones, list, show, trace lineage.",
+        group=True,
+    ),
+    Entry(
+        "search",
+        "Accounts",
+        "licensectl.cli.search",
+        "Search by customer name or purchase order.",
+        group=True,
+    ),
+    Entry(
+        "profile",
+        "Admin",
+        "licensectl.cli.profile",
+        "Profiles: named stores or servers, with an optional default partner.",
+        group=True,
+    ),
+    Entry(
+        "smartserver",
+        "Activation",
+        "licensectl.cli.smartserver",
+        "SmartServers: make activation requests, verify responses (device side), show one.",
+        group=True,
+    ),
+    Entry(
+        "keys",
+        "Admin",
+        "licensectl.cli.keys",
+        "The portal's signing keys for offline activation responses.",
+        group=True,
+    ),
+    Entry(
+        "db",
+        "Admin",
+        "licensectl.cli.db",
+        "The store itself: integrity, schema, backups.",
+        group=True,
+    ),
+    Entry(
+        "token",
+        "Admin",
+        "licensectl.cli.token",
+        "API tokens of 'licensectl serve': create (shown once), list, revoke.",
+        group=True,
+    ),
+    Entry(
+        "report",
+        "Reports",
+        "licensectl.cli.report",
+        "Reports: renewals, coverage, inventory and activity, as charts and tables.",
+        group=True,
+    ),
+)
+
+# `licensectl --help` groups the commands by task, in this order.
+PANELS = ("Accounts", "Licenses", "Activation", "Bulk", "Reports", "Admin")
+PANEL_OF: dict[str, str] = {entry.name: entry.panel for entry in ENTRIES}
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """The root's commands by name, each built from its `Entry` on first access.
+
+    Iterating gives the names and builds nothing; looking one up (`commands[name]`,
+    `.get`, `.items()`) builds it, its module imported then.
+    """
+
+    def __init__(self, root: typer.Typer, entries: tuple[Entry, ...]) -> None:
+        self._root = root
+        self._entries = {entry.name: entry for entry in entries}
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        found = self._built.get(name)
+        if found is None:
+            found = self._built[name] = _build(self._root, self._entries[name])
+        return found
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+        if name not in self._entries:
+            self._entries[name] = Entry(name, "", command.__module__, command.help or "")
+
+    def __delitem__(self, name: str) -> None:
+        del self._entries[name]
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def built(self, name: str) -> Any:
+        """The command if it was built already, else None."""
+        return self._built.get(name)
+
+    def placeholder(self, name: str) -> TyperCommand:
+        """What the root's `--help` lists of an entry: name, help and panel, no params."""
+        entry = self._entries[name]
+        return TyperCommand(name=name, help=entry.help, rich_help_panel=entry.panel or None)
+
+
+def _build(root: typer.Typer, entry: Entry) -> Any:
+    """The Click command of one entry, as `typer.main.get_command` builds it."""
+    module = importlib.import_module(entry.module)
+    holder = typer.Typer()
+    command: Any
+    if entry.group:
+        holder.add_typer(module.app, name=entry.name, rich_help_panel=entry.panel)
+        command = typer.main.get_group_from_info(
+            holder.registered_groups[0],
+            pretty_exceptions_short=root.pretty_exceptions_short,
+            rich_markup_mode=root.rich_markup_mode,
+            suggest_commands=root.suggest_commands,
+        )
+    else:
+        module.register(holder)
+        info = next(c for c in holder.registered_commands if c.name == entry.name)
+        info.rich_help_panel = entry.panel
+        command = typer.main.get_command_from_info(
+            info,
+            pretty_exceptions_short=root.pretty_exceptions_short,
+            rich_markup_mode=root.rich_markup_mode,
+        )
+    _attach_examples(command, entry.name)
+    return command
+
+
 class RootGroup(TyperGroup):
-    """Hoists global options and turns every failure into one `Error:` line."""
+    """Hoists global options and turns every failure into one `Error:` line.
+
+    Its commands are built on demand (`LazyCommands`): `licensectl partner list` builds
+    the partner group only, and the root's `--help` lists every entry from `ENTRIES`
+    without building any.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _attach_examples(self, "")
+        lazy = LazyCommands(app, ENTRIES)
+        for name, command in self.commands.items():  # any added the eager way
+            lazy[name] = command
+        self.commands = lazy
+        self._listing = False
+        if self.epilog is None:
+            self.epilog = _examples("")
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         return super().parse_args(ctx, hoist_global_options(args, _command_options(self, args)))
 
-    def list_commands(self, ctx: Any) -> list[str]:
-        """By task (`PANELS`), so that `--help` shows its panels in that order."""
-        names = super().list_commands(ctx)
+    def list_commands(self, ctx: Any) -> list[str]:  # noqa: ARG002 - Click's signature
+        """By task (`PANELS`), so that `--help` shows its panels in that order (the names
+        only: nothing is built)."""
+        names = list(self.commands)
         order = {panel: i for i, panel in enumerate(PANELS)}
         return sorted(names, key=lambda n: order.get(PANEL_OF.get(n, ""), len(order)))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        lazy = self.commands
+        if self._listing and isinstance(lazy, LazyCommands) and cmd_name in lazy:
+            return lazy.built(cmd_name) or lazy.placeholder(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The root's help lists its entries as `ENTRIES` describe them: none is built."""
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         # Caught here, before Typer's main sees them: Typer turns Ctrl-C into a bare
@@ -291,16 +546,20 @@ def _silence_stdout() -> None:
 def _attach_examples(group: Any, prefix: str) -> None:
     """Every command's examples (cli/examples.py) become the end of its `--help`; a
     group shows its first commands' first examples."""
-    from licensectl.cli.examples import epilog
-
     for name, command in getattr(group, "commands", {}).items():
         path = f"{prefix} {name}".strip()
         if hasattr(command, "commands"):
             _attach_examples(command, path)
         if command.epilog is None:
-            command.epilog = epilog(path)
+            command.epilog = _examples(path)
     if group.epilog is None:
-        group.epilog = epilog(prefix)
+        group.epilog = _examples(prefix)
+
+
+def _examples(path: str) -> str | None:
+    from licensectl.cli.examples import epilog
+
+    return epilog(path)
 
 
 def _env_debug() -> bool:
@@ -429,25 +688,6 @@ def root(
     ctx.obj = application
 
 
-app.add_typer(partner.app, name="partner")
-app.add_typer(customer.app, name="customer")
-app.add_typer(license.app, name="license")
-app.add_typer(search.app, name="search")
-app.add_typer(profile.app, name="profile")
-app.add_typer(smartserver.app, name="smartserver")
-app.add_typer(keys.app, name="keys")
-app.add_typer(db.app, name="db")
-app.add_typer(token.app, name="token")
-app.add_typer(report.app, name="report")
-transfer.register(app)
-activate.register(app)
-bulk.register(app)
-batch.register(app)
-serve.register(app)
-auth.register(app)
-
-
-@app.command("completion")
 def completion(
     shell: Annotated[str, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")],
 ) -> None:
@@ -465,36 +705,8 @@ def completion(
     sys.stdout.write(complete.script(name))
 
 
-# `licensectl --help` groups the commands by task, in this order.
-PANELS = ("Accounts", "Licenses", "Activation", "Bulk", "Reports", "Admin")
-PANEL_OF: dict[str, str] = {
-    "partner": "Accounts",
-    "customer": "Accounts",
-    "search": "Accounts",
-    "license": "Licenses",
-    "transfer": "Licenses",
-    "activate": "Activation",
-    "return": "Activation",
-    "activate-offline": "Activation",
-    "smartserver": "Activation",
-    "import": "Bulk",
-    "export": "Bulk",
-    "batch": "Bulk",
-    "report": "Reports",
-    "profile": "Admin",
-    "token": "Admin",
-    "keys": "Admin",
-    "db": "Admin",
-    "serve": "Admin",
-    "completion": "Admin",
-    "login": "Admin",
-    "logout": "Admin",
-    "whoami": "Admin",
-}
-for _command in app.registered_commands:
-    _command.rich_help_panel = PANEL_OF.get(_command.name or "", _command.rich_help_panel)
-for _group in app.registered_groups:
-    _group.rich_help_panel = PANEL_OF.get(_group.name or "", _group.rich_help_panel)
+def register(holder: typer.Typer) -> None:
+    holder.command("completion")(completion)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,6 @@ from rich.console import Console, ConsoleOptions, RenderResult  # noqa: TID251
 from rich.markup import escape  # noqa: TID251
 from rich.table import Table  # noqa: TID251
 from rich.text import Text as RichText  # noqa: TID251
-from rich.tree import Tree  # noqa: TID251
 
 from licensectl.errors import OutputError
 from licensectl.safe_text import csv_value, json_text, printable
@@ -332,6 +331,8 @@ class Output:
         self, label: str, children: dict[str, list[str]], labels: dict[str, str], root: str
     ) -> None:
         """Render lineage: `children` maps an ID to its successors' IDs."""
+        from rich.tree import Tree  # noqa: TID251 - only lineage draws one
+
         tree = Tree(escape(printable(label)))
 
         def add(node: Tree, key: str) -> None:
