@@ -411,11 +411,12 @@ _SECOND_GLOB: Final = f"{_DAY_GLOB} {_DIGITS * 2}:{_DIGITS * 2}:{_DIGITS * 2}"
 
 
 def _sqlite_time_ok(column: str) -> str:
-    """SQL true only for text that `_SQLITE_TIME` matches (ASCII digits, no NUL)."""
+    """SQL true only for text that `_SQLITE_TIME` matches (ASCII digits, no NUL); the
+    spelling licensectl writes (microseconds) is tried first."""
     return (
         f"typeof({column}) = 'text' AND length(CAST({column} AS BLOB)) = length({column}) "
-        f"AND ({column} GLOB '{_DAY_GLOB}' OR {column} GLOB '{_SECOND_GLOB}' OR "
-        f"{column} GLOB '{_SECOND_GLOB}.{_DIGITS * 6}')"
+        f"AND ({column} GLOB '{_SECOND_GLOB}.{_DIGITS * 6}' OR {column} GLOB '{_SECOND_GLOB}' "
+        f"OR {column} GLOB '{_DAY_GLOB}')"
     )
 
 
