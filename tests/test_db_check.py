@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import sqlite3
+import subprocess
+import sys
+from typing import Any
 
 from conftest import Cli
 from sqlalchemy import create_engine, text
@@ -114,3 +119,77 @@ def test_counts_and_terms_out_of_range_are_found(cli: Cli, onboarded: dict[str, 
     report = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
     values = next(c for c in report["checks"] if c["name"].startswith("values"))
     assert values["details"] == ["license.term_months holds 7, not 12 or 36"]
+
+
+def test_progress_is_reported_from_start_to_end(
+    cli: Cli, backend_as: Any, onboarded: dict[str, str]
+) -> None:
+    """The service tells how far the check has come: 0 first, 1 last, never backwards
+    (the bar `db check` shows on a terminal)."""
+    cli.ok("transfer", onboarded["license"], "--to", "P2022-0208", "--quantity", "2", "--yes")
+    seen: list[float] = []
+    report = backend_as().db_check(progress=seen.append)
+    assert report.ok
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+    assert all(0.0 <= f <= 1.0 for f in seen)
+
+
+def on_a_terminal(db: str, *args: str) -> tuple[int, str, str]:
+    """`licensectl --db DB ARGS` as a whole process whose stderr is a terminal (a pty):
+    (exit code, stdout, what the terminal showed)."""
+    main, side = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "licensectl", "--db", db, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=side,
+        env=env,
+    )
+    os.close(side)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out = proc.stdout.read() if proc.stdout is not None else b""
+    code = proc.wait()
+    os.close(main)
+    return code, out.decode(), shown.decode("utf-8", "replace")
+
+
+def test_a_progress_bar_on_a_terminal_only_with_a_table(sqlite_cli: Cli) -> None:
+    sqlite_cli.ok("partner", "add", "Acme")
+    assert sqlite_cli.db is not None
+    code, out, shown = on_a_terminal(sqlite_cli.db, "db", "check")
+    assert code == 0 and "Checking the store" in shown and "transfers" in out
+    for args in (("-o", "json", "db", "check"), ("--quiet", "db", "check")):
+        code, out, shown = on_a_terminal(sqlite_cli.db, *args)
+        assert code == 0 and "Checking" not in shown, args
+    # Not a terminal: no bar, nothing on stderr.
+    result = sqlite_cli.ok("db", "check")
+    assert result.stderr == "" and "Checking" not in result.stdout
+
+
+def test_values_outside_the_sql_fast_test_are_checked_exactly(
+    cli: Cli, onboarded: dict[str, str]
+) -> None:
+    """Names outside ASCII pass (their keys are made by NFKC and case folding, checked in
+    Python); a broken UUID, key or (SQLite) time is reported as before."""
+    cli.ok("customer", "add", "Ｃafé  Ünïon", "--partner", "Acme Integrators")
+    assert cli.json("db", "check")["ok"] is True
+    lic = onboarded["license"]
+    execute(
+        cli,
+        f"UPDATE license SET license_id = upper(license_id) WHERE license_id = '{lic}'",
+        "UPDATE license SET po_key = po_key || 'x'",
+    )
+    report = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
+    values = next(c for c in report["checks"] if c["name"].startswith("values"))
+    assert f"license.license_id holds '{lic.upper()}', not a UUID" in values["details"]
+    assert any("has the key" in d and "should be" in d for d in values["details"])

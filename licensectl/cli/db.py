@@ -26,12 +26,13 @@ def check(ctx: typer.Context) -> None:
     """Check the store: the database file (SQLite), its schema and every license invariant.
 
     Schema revision (pending ones fail), lineage, ownership, transfer quantities, active
-    copies, status. Exit 7 if any check fails.
+    copies, status. Exit 7 if any check fails. A progress bar shows on a terminal.
     """
     application = get_app(ctx)
     out = application.out
-    with out.progress("Checking the store", total=None):
-        report = application.backend().db_check()
+    backend = application.backend()
+    with out.fraction("Checking the store") as update:
+        report = backend.db_check(progress=update)
     if out.format is OutputFormat.TABLE:
         out.table(
             [c.model_dump(mode="json") for c in report.checks],

@@ -381,6 +381,20 @@ class Output:
             task = bar.add_task(escape(printable(what)), total=total)
             yield lambda amount: bar.advance(task, amount)
 
+    @contextmanager
+    def fraction(self, what: str) -> Iterator[Callable[[float], None]]:
+        """A progress bar for work that tells how much of it is done: yields
+        `update(fraction)`, 0 to 1. Pulses until the first update. Shown on a terminal
+        only, and only with table output (not with -o json or csv, nor --quiet)."""
+        if self.quiet or not self.env.stderr_isatty or self.format is not OutputFormat.TABLE:
+            yield lambda _fraction: None
+            return
+        from rich.progress import Progress  # noqa: TID251 - only on a terminal
+
+        with Progress(console=self._err(), transient=True) as bar:
+            task = bar.add_task(escape(printable(what)), total=None)
+            yield lambda fraction: bar.update(task, total=1.0, completed=min(fraction, 1.0))
+
     # --- prompts ----------------------------------------------------------------
 
     def confirm(self, question: str) -> bool:

@@ -17,7 +17,7 @@ keeps SQLAlchemy and SQLModel out).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from licensectl.contract.models import (
@@ -161,7 +161,11 @@ class Backend(Protocol):
     def keys_rotate(self) -> KeyPublic: ...
 
     # --- the store ----------------------------------------------------------------
-    def db_check(self) -> StoreCheckReport: ...
+    def db_check(self, progress: Callable[[float], None] | None = None) -> StoreCheckReport:
+        """`progress(fraction done)` is called now and then by a local store; a server's
+        check reports no progress."""
+        ...
+
     def db_upgrade(self) -> StoreSchema: ...
     def db_backup(self, path: str) -> StoreBackup: ...
 

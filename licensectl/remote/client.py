@@ -34,7 +34,7 @@ import ssl
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
@@ -747,7 +747,8 @@ class RemoteBackend:
 
     # --- the store ----------------------------------------------------------------
 
-    def db_check(self) -> StoreCheckReport:
+    def db_check(self, progress: Callable[[float], None] | None = None) -> StoreCheckReport:
+        del progress  # the server's check reports no progress
         result: StoreCheckReport = self.call("db_check", StoreCheckReport)
         return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from licensectl.contract.models import KeyPublic, StoreBackup, StoreCheckReport, StoreSchema
@@ -37,8 +38,9 @@ class AdminOps(BaseBackend):
 
     # --- the store ----------------------------------------------------------------
 
-    def db_check(self) -> StoreCheckReport:
-        """Check the store's files and every invariant the domain puts on its rows."""
+    def db_check(self, progress: Callable[[float], None] | None = None) -> StoreCheckReport:
+        """Check the store's files and every invariant the domain puts on its rows;
+        `progress(fraction)` hears now and then how much is done (0 to 1)."""
         self._allow(Role.ADMIN, action="check the store")
         found = probe(self.store)
         if found is None or not 0 < found.version < LATEST:
@@ -48,7 +50,7 @@ class AdminOps(BaseBackend):
             self._ready()
         state = store_schema(self.store)
         with self.store.read() as s:
-            report = check_store(s, self.store, state)
+            report = check_store(s, self.store, state, progress)
             report.search_index = search_mode(s.connection())
             return report
 

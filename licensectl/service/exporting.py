@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import String, Table, select, type_coerce
+from sqlalchemy import String, Table, func, select, type_coerce
 
 from licensectl import domain
-from licensectl.contract.models import LicensePublic, format_utc
+from licensectl.contract.models import LicensePublic
 from licensectl.contract.requests import LicenseFilter
 from licensectl.domain import LicenseStatus, LicenseType
 from licensectl.exporter import ExportRow
@@ -56,6 +56,8 @@ class ExportOps(Lookups):
                 typ, status = type_coerce(typ, String), type_coerce(status, String)
                 if self.store.is_sqlite:
                     created = type_coerce(created, String)
+                else:  # the server spells format_utc's text: no datetime per row
+                    created = func.to_char(func.timezone("UTC", created), _PG_UTC)
             stmt = (
                 select(
                     lic.c.license_id,
@@ -89,10 +91,10 @@ class ExportOps(Lookups):
         """The same licenses as `export_licenses`, as tuples of their JSON values in the
         order of `LicensePublic`'s keys (exporter.export_row_chunks writes them)."""
         transferred = LicenseStatus.TRANSFERRED.value
-        when = _sqlite_utc if self.store.is_sqlite else format_utc
+        when = _sqlite_utc if self.store.is_sqlite else _as_is
         for rows in self._joined_rows(filters, batch_size=batch_size, plain=True):
             try:
-                _check_stored(rows, when)
+                _check_stored(rows, when, times=self.store.is_sqlite)
             except (LookupError, ValueError) as exc:
                 # What loading the models would have refused: a damaged store (exit 7).
                 raise damaged(self.store.url, str(exc)) from None
@@ -119,6 +121,15 @@ class ExportOps(Lookups):
             ]  # fmt: skip
 
 
+#: format_utc's spelling (`2026-11-29T10:15:00Z`) as a PostgreSQL to_char() pattern.
+_PG_UTC: Final = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
+
+
+def _as_is(text: str) -> str:
+    """PostgreSQL's times come spelled by the server (`_PG_UTC`)."""
+    return text
+
+
 def _sqlite_utc(stored: str) -> str:
     """format_utc of a time as SQLite stores it (`2026-11-29 10:15:00.123456`, UTC)."""
     return f"{stored[:10]}T{stored[11:19]}Z"
@@ -128,16 +139,18 @@ _TYPES: Final = frozenset(t.value for t in LicenseType)
 _STATUSES: Final = frozenset(s.value for s in LicenseStatus)
 
 
-def _check_stored(rows: Any, when: Any) -> None:
-    """The values the rows are read as text: only ones licensectl writes (else raise)."""
+def _check_stored(rows: Any, when: Any, *, times: bool) -> None:
+    """The values the rows are read as text: only ones licensectl writes (else raise).
+    `times`: the times too (SQLite's text; PostgreSQL's come from a timestamp column)."""
     for row in rows:
         if row[1] not in _TYPES:
             raise LookupError(f"{row[1]!r} is not a license type")
         if row[4] not in _STATUSES:
             raise LookupError(f"{row[4]!r} is not a license status")
-        if isinstance(row[14], str):
-            datetime.fromisoformat(row[14])  # ValueError if it is no time
-        when(row[14])
+        if times:
+            if isinstance(row[14], str):
+                datetime.fromisoformat(row[14])  # ValueError if it is no time
+            when(row[14])
 
 
 def _fields(row: Any) -> dict[str, Any]:

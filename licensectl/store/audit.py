@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
@@ -272,21 +272,22 @@ def stored_events(conn: Connection, after: int = 0, limit: int = _CHUNK) -> list
             "SELECT id, at, actor, action, license_id, customer_id, partner_id, "
             "details::text, hash FROM event WHERE id > %s ORDER BY id LIMIT %s"
         )
-    rows = conn.exec_driver_sql(sql, (after, limit)).all()
-    return [
-        StoredEvent(
-            id=int(r[0]),
-            at=at_text(r[1]),
-            actor=_text(r[2]),
-            action=_text(r[3]),
-            license_id=_optional(r[4]),
-            customer_id=_optional(r[5]),
-            partner_id=r[6] if r[6] is None or isinstance(r[6], int) else repr(r[6]),  # type: ignore[arg-type]
-            details=_text(r[7]),
-            hash=_optional(r[8]),
-        )
-        for r in rows
-    ]
+    return [_stored_event(r) for r in conn.exec_driver_sql(sql, (after, limit)).all()]
+
+
+def _stored_event(r: Any) -> StoredEvent:
+    """One event row (the columns of stored_events) with each column as stored."""
+    return StoredEvent(
+        id=int(r[0]),
+        at=at_text(r[1]),
+        actor=_text(r[2]),
+        action=_text(r[3]),
+        license_id=_optional(r[4]),
+        customer_id=_optional(r[5]),
+        partner_id=r[6] if r[6] is None or isinstance(r[6], int) else repr(r[6]),  # type: ignore[arg-type]
+        details=_text(r[7]),
+        hash=_optional(r[8]),
+    )
 
 
 def _text(value: Any) -> str:
@@ -310,23 +311,128 @@ class Break(NamedTuple):
     why: str
 
 
-def verify_chain(conn: Connection) -> Iterator[Break]:
+#: The events' columns as the chain covers them, in id order (PostgreSQL: the JSON text).
+_CHAIN_SQL: Final = (
+    "SELECT id, at, actor, action, license_id, customer_id, partner_id, {details}, hash "
+    "FROM event ORDER BY id"
+)
+#: How many events pass between two calls of verify_chain's `progress`.
+PROGRESS_EVERY: Final = 20_000
+
+
+def verify_chain(
+    conn: Connection, progress: Callable[[int], None] | None = None
+) -> Iterator[Break]:
     """Every broken link, in id order. Each event is checked against the stored hash of
     the one before it, so one changed event breaks its own link (and a changed hash the
-    next one too), not every link after it."""
+    next one too), not every link after it.
+
+    On SQLite one query read as it goes through the driver's own cursor, so memory
+    stays flat; a row whose columns all have the types licensectl
+    writes is hashed inline (`link`'s spelling), any other one as `stored_events` reads
+    it, so a damaged row is spelled exactly as before. On PostgreSQL the server hashes
+    (`_verify_in_postgres`). `progress(n)` hears now and then how many events (by id)
+    are checked."""
+    if conn.dialect.name == "postgresql":
+        yield from _verify_in_postgres(conn, progress)
+        return
+    raw: Any = conn.connection.driver_connection
+    cursor = raw.execute(_CHAIN_SQL.format(details="details"))
+    try:
+        yield from _verify_rows(cursor, progress)
+    finally:
+        cursor.close()
+
+
+def _spelled(column: str) -> str:
+    """PostgreSQL: a text column as `_field` spells it (`-` for NULL)."""
+    return f"coalesce(length({column}) || ':' || {column}, '-')"
+
+
+#: The chain on PostgreSQL, hashed by the server (sha256, PostgreSQL 11 and later): the
+#: canonical content of `link`, spelled in SQL, for the events of one id range, each
+#: following the stored hash of the event before it (`lag`; the first one of the range,
+#: the last hash before the range). Lists the events whose hash differs or is NULL.
+_PG_CHAIN: Final = (
+    "SELECT id, hash FROM (SELECT id, hash, encode(sha256(convert_to("
+    "length(previous) || ':' || previous || '|' || length(at) || ':' || at || '|' || "
+    "length(actor) || ':' || actor || '|' || length(action) || ':' || action || '|' || "
+    f"{_spelled('license_id')} || '|' || {_spelled('customer_id')} || '|' || "
+    f"{_spelled('partner_id::text')} || '|' || length(details) || ':' || details, "
+    "'UTF8')), 'hex') AS computed FROM (SELECT id, hash, actor, action, license_id, "
+    "customer_id, partner_id, details::text AS details, "
+    "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at, "
+    f"coalesce(nullif(lag(hash, 1, (SELECT hash FROM event WHERE id <= %(low)s "
+    f"ORDER BY id DESC LIMIT 1)) OVER (ORDER BY id), ''), '{GENESIS}') AS previous "
+    "FROM event WHERE id > %(low)s AND id <= %(high)s) AS e) AS linked "
+    "WHERE computed IS DISTINCT FROM hash ORDER BY id"
+)
+#: Events hashed per statement on PostgreSQL (one progress step each).
+_PG_RANGE: Final = 100_000
+
+
+def _verify_in_postgres(
+    conn: Connection, progress: Callable[[int], None] | None
+) -> Iterator[Break]:
+    """verify_chain on PostgreSQL: the server hashes every event (in C, next to the
+    data) and sends only the broken links, a range of ids at a time."""
+    last = conn.exec_driver_sql("SELECT max(id) FROM event").scalar()
+    low = 0
+    while last is not None and low < last:
+        high = low + _PG_RANGE
+        for event_id, stored in conn.exec_driver_sql(_PG_CHAIN, {"low": low, "high": high}):
+            if stored is None:
+                yield Break(event_id, "has no hash")
+            else:
+                yield Break(event_id, "does not match its content and the previous event's hash")
+        low = high
+        if progress is not None:
+            progress(min(high, last))
+
+
+def _verify_rows(rows: Iterable[Any], progress: Callable[[int], None] | None) -> Iterator[Break]:
+    sha256 = hashlib.sha256
     previous = GENESIS
-    after = 0
-    while True:
-        rows = stored_events(conn, after)
-        if not rows:
-            return
-        for e in rows:
-            if e.hash is None:
-                yield Break(e.id, "has no hash")
-            elif _stored_link(previous, e) != e.hash:
-                yield Break(e.id, "does not match its content and the previous event's hash")
-            previous = e.hash or GENESIS
-        after = rows[-1].id
+    count = 0
+    mark = PROGRESS_EVERY
+    for row in rows:
+        event_id, at, actor, action, license_id, customer_id, partner_id, details, stored = row
+        count += 1
+        if count == mark:
+            mark += PROGRESS_EVERY
+            if progress is not None:
+                progress(count)
+        if type(at) is not str:
+            at = at_text(at) if isinstance(at, datetime) else None  # PostgreSQL's times
+        if (
+            type(stored) is str
+            and type(at) is str
+            and type(actor) is str
+            and type(action) is str
+            and type(details) is str
+            and (license_id is None or type(license_id) is str)
+            and (customer_id is None or type(customer_id) is str)
+            and (partner_id is None or type(partner_id) is int)
+        ):
+            canonical = (
+                f"{len(previous)}:{previous}|{len(at)}:{at}|{len(actor)}:{actor}|"
+                f"{len(action)}:{action}|"
+                f"{'-' if license_id is None else f'{len(license_id)}:{license_id}'}|"
+                f"{'-' if customer_id is None else f'{len(customer_id)}:{customer_id}'}|"
+                f"{_field(partner_id)}|{len(details)}:{details}"
+            )
+            if sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest() != stored:
+                yield Break(event_id, "does not match its content and the previous event's hash")
+            previous = stored or GENESIS
+            continue
+        e = _stored_event(row)  # a damaged row: spelled as stored_events spells it
+        if e.hash is None:
+            yield Break(e.id, "has no hash")
+        elif _stored_link(previous, e) != e.hash:
+            yield Break(e.id, "does not match its content and the previous event's hash")
+        previous = e.hash or GENESIS
+    if progress is not None:
+        progress(count)
 
 
 # --- migration 4 ---------------------------------------------------------------------
