@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, Final
 
 from sqlmodel import Session, col, select
 
@@ -31,22 +32,30 @@ def partner_public(p: Partner) -> PartnerPublic:
     return PartnerPublic(name=p.name, email=p.email, created_at=p.created_at)
 
 
-def customers_public(s: Session, customers: Sequence[Customer]) -> list[CustomerPublic]:
-    """Many customers with two queries in all (their partners' names, their emails)."""
+def customers_public(
+    s: Session, customers: Sequence[Customer] | Sequence[Any]
+) -> list[CustomerPublic]:
+    """Many customers (`Customer` objects or CUSTOMER_FIELDS rows) with two queries in
+    all (their partners' names, their emails)."""
     if not customers:
         return []
     partner_ids = {c.partner_id for c in customers}
-    names = {p.id: p.name for p in s.exec(select(Partner).where(col(Partner.id).in_(partner_ids)))}
+    conn = s.connection()
+    names: dict[int, str] = dict(
+        conn.execute(select(Partner.id, Partner.name).where(col(Partner.id).in_(partner_ids))).all()
+    )
     emails: dict[int, list[str]] = {}
-    rows = s.exec(
+    rows = conn.execute(
         select(CustomerEmail.customer_pk, CustomerEmail.email)
         .where(col(CustomerEmail.customer_pk).in_([c.id for c in customers]))
         .order_by(col(CustomerEmail.id))
     )
     for pk, email in rows:
         emails.setdefault(pk, []).append(email)
+    # Built without validation, as licenses are: every value comes typed from the store.
+    make = CustomerPublic.model_construct
     return [
-        CustomerPublic(
+        make(
             customer_id=c.customer_id,
             name=c.name,
             partner=names.get(c.partner_id, "?"),
@@ -62,22 +71,25 @@ def customer_public(s: Session, c: Customer) -> CustomerPublic:
     return customers_public(s, [c])[0]
 
 
-def customer_details(s: Session, customers: Sequence[Customer]) -> list[CustomerDetail]:
-    """Customers with their licenses (retired ones included), in a constant number of
-    queries however many customers there are."""
+def customer_details(
+    s: Session, customers: Sequence[Customer] | Sequence[Any]
+) -> list[CustomerDetail]:
+    """Customers (objects or CUSTOMER_FIELDS rows) with their licenses (retired ones
+    included), in a constant number of queries however many customers there are."""
     pks = [c.id for c in customers]
     licenses = (
-        s.exec(
-            select(License).where(col(License.customer_pk).in_(pks)).order_by(col(License.seq))
-        ).all()
+        license_rows(
+            s, select(License).where(col(License.customer_pk).in_(pks)).order_by(col(License.seq))
+        )
         if pks
         else []
     )
     by_customer: dict[str, list[LicensePublic]] = {}
-    for lp in licenses_public(s, licenses):
+    for lp in licenses_public(s, licenses, known=customers):
         by_customer.setdefault(lp.customer_id or "", []).append(lp)
+    make = CustomerDetail.model_construct
     return [
-        CustomerDetail(**c.model_dump(), licenses=by_customer.get(c.customer_id, []))
+        make(**dict(c), licenses=by_customer.get(c.customer_id, []))
         for c in customers_public(s, customers)
     ]
 
@@ -111,28 +123,108 @@ def license_public(
     )
 
 
-def licenses_public(s: Session, licenses: Sequence[License]) -> list[LicensePublic]:
-    """Convert many licenses with two extra queries in all, not two per license."""
+#: The license columns a `LicensePublic` is made of, read as plain rows: loading ORM
+#: objects (SQLModel initialises each like a pydantic model) was most of the time of a
+#: page of licenses. A row has the same attribute names as a `License`.
+LICENSE_FIELDS: Final[tuple[Any, ...]] = (
+    License.seq,
+    License.license_id,
+    License.partner_id,
+    License.customer_pk,
+    License.type,
+    License.devices,
+    License.quantity,
+    License.term_months,
+    License.purchase_order,
+    License.po_line,
+    License.status,
+    License.active_copies,
+    License.parent_id,
+    License.note,
+    License.created_at,
+)
+
+#: The customer columns a `CustomerPublic` is made of (as plain rows, likewise).
+CUSTOMER_FIELDS: Final[tuple[Any, ...]] = (
+    Customer.id,
+    Customer.customer_id,
+    Customer.partner_id,
+    Customer.name,
+    Customer.note,
+    Customer.created_at,
+)
+
+
+def license_rows(s: Session, stmt: Any) -> list[Any]:
+    """The licenses `stmt` (a `select(License)`, its conditions and order kept) selects,
+    as rows of LICENSE_FIELDS."""
+    return list(s.connection().execute(stmt.with_only_columns(*LICENSE_FIELDS)).all())
+
+
+def customer_rows(s: Session, stmt: Any) -> list[Any]:
+    """The customers `stmt` (a `select(Customer)`) selects, as rows of CUSTOMER_FIELDS."""
+    return list(s.connection().execute(stmt.with_only_columns(*CUSTOMER_FIELDS)).all())
+
+
+def licenses_public(
+    s: Session,
+    licenses: Sequence[License] | Sequence[Any],
+    *,
+    known: Sequence[Customer] | Sequence[Any] = (),
+) -> list[LicensePublic]:
+    """Convert many licenses (`License` objects or LICENSE_FIELDS rows) with two extra
+    queries in all, not two per license: their partners' names and their customers
+    (those not among the `known` customers)."""
     partner_ids = {lic.partner_id for lic in licenses}
-    customer_pks = {lic.customer_pk for lic in licenses if lic.customer_pk is not None}
-    partners = (
-        {p.id: p.name for p in s.exec(select(Partner).where(col(Partner.id).in_(partner_ids)))}
+    customers: dict[int | None, tuple[str, str]] = {c.id: (c.customer_id, c.name) for c in known}
+    customer_pks = {
+        lic.customer_pk
+        for lic in licenses
+        if lic.customer_pk is not None and lic.customer_pk not in customers
+    }
+    partners: dict[int, str] = (
+        dict(
+            s.connection()
+            .execute(select(Partner.id, Partner.name).where(col(Partner.id).in_(partner_ids)))
+            .all()
+        )
         if partner_ids
         else {}
     )
-    customers = (
-        {c.id: c for c in s.exec(select(Customer).where(col(Customer.id).in_(customer_pks)))}
-        if customer_pks
-        else {}
-    )
-    return [
-        license_public(
-            lic,
-            partners.get(lic.partner_id, "?"),
-            customers.get(lic.customer_pk) if lic.customer_pk is not None else None,
+    if customer_pks:
+        found = s.connection().execute(
+            select(Customer.id, Customer.customer_id, Customer.name).where(
+                col(Customer.id).in_(customer_pks)
+            )
         )
-        for lic in licenses
-    ]
+        customers.update({pk: (cid, name) for pk, cid, name in found})
+    make = LicensePublic.model_construct
+    free = domain.free_copies
+    out = []
+    for lic in licenses:
+        owner = customers.get(lic.customer_pk) if lic.customer_pk is not None else None
+        out.append(
+            make(
+                license_id=lic.license_id,
+                type=lic.type,
+                devices=lic.devices,
+                quantity=lic.quantity,
+                free_copies=free(
+                    status=lic.status, quantity=lic.quantity, active_copies=lic.active_copies
+                ),
+                term_months=lic.term_months,
+                purchase_order=lic.purchase_order,
+                po_line=lic.po_line,
+                status=lic.status,
+                partner=partners.get(lic.partner_id, "?"),
+                customer_id=owner[0] if owner else None,
+                customer=owner[1] if owner else None,
+                parent_id=lic.parent_id,
+                note=lic.note,
+                created_at=lic.created_at,
+            )
+        )
+    return out
 
 
 def one_public(s: Session, lic: License) -> LicensePublic:
