@@ -4,8 +4,16 @@ and a history's events (`license history`), on every backend (issue 11)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from conftest import Cli
+from pydantic import BaseModel
+
+from licensectl.contract.models import CustomerDetail, CustomerPublic, LicensePublic
+from licensectl.domain import LicenseStatus, LicenseType
+from licensectl.service.convert import trusted
 
 #: More than a page of the default limit (100).
 MANY = 105
@@ -83,3 +91,40 @@ def test_history_pages_its_events(cli: Cli) -> None:
     cli.fails(2, "license", "history", lic, "--after", "nope")
     cli.fails(2, "license", "history", lic, "--after", "-1")
     cli.fails(2, "license", "history", lic, "--limit", "0")
+
+
+@pytest.mark.parametrize(
+    "model", [LicensePublic, CustomerPublic, CustomerDetail], ids=lambda m: m.__name__
+)
+def test_trusted_makes_what_model_construct_makes(model: type[BaseModel]) -> None:
+    """convert.trusted skips model_construct's loop over aliases and defaults: only sound
+    while the models have none of what that loop (or construction) would handle."""
+    for name, field in model.model_fields.items():
+        assert field.alias is None and field.validation_alias is None, name
+    assert not model.__private_attributes__ and not model.__pydantic_post_init__
+    values: dict[str, Any] = {
+        "license_id": "a",
+        "type": LicenseType.CORE,
+        "devices": 1,
+        "quantity": 2,
+        "free_copies": 2,
+        "term_months": None,
+        "purchase_order": "PO",
+        "po_line": 1,
+        "status": LicenseStatus.AVAILABLE,
+        "partner": "Acme",
+        "customer_id": "c",
+        "customer": "Big Site",
+        "parent_id": None,
+        "note": None,
+        "created_at": datetime(2026, 11, 29, tzinfo=UTC),
+        "name": "Big Site",
+        "emails": ["a@example.com"],
+        "licenses": [],
+    }
+    values = {k: v for k, v in values.items() if k in model.model_fields}
+    assert set(values) == set(model.model_fields)
+    made = trusted(model)(dict(values))
+    assert made == model.model_construct(**values)
+    assert made.model_fields_set == set(values)
+    assert made.model_dump(mode="json") == model.model_construct(**values).model_dump(mode="json")
