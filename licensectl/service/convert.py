@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy import Table
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from licensectl import domain
@@ -80,16 +82,11 @@ def customer_details(
     """Customers (objects or CUSTOMER_FIELDS rows) with their licenses (retired ones
     included), in a constant number of queries however many customers there are."""
     pks = [c.id for c in customers]
-    licenses = (
-        license_rows(
-            s, select(License).where(col(License.customer_pk).in_(pks)).order_by(col(License.seq))
-        )
-        if pks
-        else []
-    )
     by_customer: dict[str, list[LicensePublic]] = {}
-    for lp in licenses_public(s, licenses, known=customers):
-        by_customer.setdefault(lp.customer_id or "", []).append(lp)
+    if pks:
+        # Their names joined in: one statement for all the licenses.
+        for lp in licenses_named(s, col(License.customer_pk).in_(pks), col(License.seq)):
+            by_customer.setdefault(lp.customer_id or "", []).append(lp)
     make = trusted(CustomerDetail)
     return [
         make({**c.__dict__, "licenses": by_customer.get(c.customer_id, [])})
@@ -201,34 +198,60 @@ def licenses_public(
             )
         )
         customers.update({pk: (cid, name) for pk, cid, name in found})
-    make = trusted(LicensePublic)
-    free = domain.free_copies
-    out = []
-    for (_seq, lid, partner_id, customer_pk, typ, devices, quantity, term, po, line, status,
-         active, parent, note, created) in map(_license_row, licenses):  # fmt: skip
-        owner = customers.get(customer_pk) if customer_pk is not None else None
-        out.append(
-            make(
-                {
-                    "license_id": lid,
-                    "type": typ,
-                    "devices": devices,
-                    "quantity": quantity,
-                    "free_copies": free(status=status, quantity=quantity, active_copies=active),
-                    "term_months": term,
-                    "purchase_order": po,
-                    "po_line": line,
-                    "status": status,
-                    "partner": partners.get(partner_id, "?"),
-                    "customer_id": owner[0] if owner else None,
-                    "customer": owner[1] if owner else None,
-                    "parent_id": parent,
-                    "note": note,
-                    "created_at": created,
-                }
+    return _made(
+        (*row, partners.get(row[2], "?"), *customers.get(row[3], (None, None)))
+        for row in map(_license_row, licenses)
+    )
+
+
+def licenses_named(s: Session, where: Any, order_by: Any) -> list[LicensePublic]:
+    """The licenses `where` selects, in that order, with their partners' and customers'
+    names joined in: one statement (for a page of keys: `seq IN (…)`)."""
+    partner: Table = Partner.__table__  # type: ignore[attr-defined]
+    customer: Table = Customer.__table__  # type: ignore[attr-defined]
+    licenses: Table = License.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa_select(*LICENSE_FIELDS, partner.c.name, customer.c.customer_id, customer.c.name)
+        .select_from(
+            licenses.outerjoin(partner, partner.c.id == licenses.c.partner_id).outerjoin(
+                customer, customer.c.id == licenses.c.customer_pk
             )
         )
-    return out
+        .where(where)
+        .order_by(order_by)
+    )
+    rows = s.connection().execute(stmt).all()
+    return _made((*row[:-3], row[-3] if row[-3] is not None else "?", *row[-2:]) for row in rows)
+
+
+def _made(rows: Iterable[Any]) -> list[LicensePublic]:
+    """Licenses from LICENSE_FIELDS rows followed by partner name, Customer ID and name."""
+    make = trusted(LicensePublic)
+    free = domain.free_copies
+    return [
+        make(
+            {
+                "license_id": lid,
+                "type": typ,
+                "devices": devices,
+                "quantity": quantity,
+                "free_copies": free(status=status, quantity=quantity, active_copies=active),
+                "term_months": term,
+                "purchase_order": po,
+                "po_line": line,
+                "status": status,
+                "partner": partner_name,
+                "customer_id": customer_id,
+                "customer": customer_name,
+                "parent_id": parent,
+                "note": note,
+                "created_at": created,
+            }
+        )
+        for (_seq, lid, _partner_id, _customer_pk, typ, devices, quantity, term, po, line,
+             status, active, parent, note, created, partner_name, customer_id,
+             customer_name) in rows
+    ]  # fmt: skip
 
 
 def _license_row(lic: License | Any) -> Any:

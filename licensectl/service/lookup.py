@@ -20,7 +20,12 @@ from licensectl.domain import Inventory, LicenseStatus
 from licensectl.errors import NotFoundError, UsageError
 from licensectl.models import Activation, Customer, Event, License, Partner
 from licensectl.service.base import BaseBackend, Scope
-from licensectl.service.convert import customer_rows, license_rows, licenses_public
+from licensectl.service.convert import (
+    customer_rows,
+    license_rows,
+    licenses_named,
+    licenses_public,
+)
 from licensectl.store.search_index import SearchMode, search_mode
 
 #: Bound values per IN (...) list; SQLite builds before 3.32 allow 999 in a statement.
@@ -231,17 +236,17 @@ class Lookups(BaseBackend):
             # that serves the conditions.
             stmt = stmt.where(seq > anchor)
         stmt = stmt.order_by(seq)
-        if limit is not None:
-            # A deferred join: the page's keys first (from the index alone where it
-            # covers the conditions), then only those rows. Sorting whole rows made a PO
-            # prefix matching 36,000 licenses read all of them to show 100.
-            keys = stmt.with_only_columns(seq).limit(limit + 1)
-            stmt = select(License).where(seq.in_(keys)).order_by(seq)
-        rows = license_rows(s, stmt)
-        more = limit is not None and len(rows) > limit
+        if limit is None:
+            items = licenses_public(s, license_rows(s, stmt))
+            return LicensePage.model_construct(items=items, next_after=None)
+        # A deferred join: the page's keys first (from the index alone where it covers the
+        # conditions), then only those rows, their names joined in. Sorting whole rows made
+        # a PO prefix matching 36,000 licenses read all of them to show 100.
+        keys = stmt.with_only_columns(seq).limit(limit + 1)
+        items = licenses_named(s, seq.in_(keys), seq)
+        more = len(items) > limit
         if more:
-            rows = rows[:limit]
-        items = licenses_public(s, rows)
+            items = items[:limit]
         last = items[-1].license_id if more else None
         return LicensePage.model_construct(items=items, next_after=last)
 
