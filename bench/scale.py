@@ -3,6 +3,8 @@
 
     python bench/scale.py                         # 1,000,000 licenses, both engines
     python bench/scale.py --rows 50000 --repeat 5 --engines sqlite   # a quick run
+    python bench/scale.py --engines sqlite --store bench/out/copy.db --skip export,check,import
+                                                  # again on a store a --keep run built
 
 With --rows N (default 1,000,000): N licenses and N/10 customers, built with `licensectl
 import` (a whole process, timed), then 10 lineages of depth 20 made by successive
@@ -601,6 +603,21 @@ def build(engine: str, home: Path, rows: int, report: Report) -> tuple[str, dict
     return db, marks
 
 
+def existing(db: str) -> dict[str, str]:
+    """The marks `lineages` returned, found again in a store it built (`--store`)."""
+    from licensectl.contract.requests import Page
+    from licensectl.domain import LicenseStatus
+    from licensectl.service import LocalBackend
+    from licensectl.store.url import normalize_db_url
+
+    backend = LocalBackend.open(normalize_db_url(db))
+    last = backend.search_po(f"LIN-{LINEAGES - 1:03d}", exact=True, page=Page(limit=None))
+    deepest = [lic.license_id for lic in last.items if lic.status is not LicenseStatus.TRANSFERRED]
+    backend.close()
+    assert len(deepest) == 1 and deepest[0] is not None, "not a store scale.py built"
+    return {"deepest": deepest[0], "server": "SS-BENCH-0001"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -613,6 +630,11 @@ def main(argv: list[str] | None = None) -> int:
         help="comma list: build (the large store and all on it),queries,commands,export,check,import",
     )
     parser.add_argument("--keep", action="store_true", help="keep the large stores")
+    parser.add_argument(
+        "--store",
+        help="a large store an earlier --keep run built (SQLite path or PostgreSQL URL): "
+        "measure on it (never written: copy it first) instead of building one",
+    )
     args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     skip = set(filter(None, args.skip.split(",")))
@@ -625,7 +647,10 @@ def main(argv: list[str] | None = None) -> int:
             if "build" in skip:  # only the import figures
                 import_figures(engine, home, args.rows, args.import_repeat, report)
                 continue
-            db, marks = build(engine, home, args.rows, report)
+            if args.store:
+                db, marks = args.store, existing(args.store)
+            else:
+                db, marks = build(engine, home, args.rows, report)
             try:
                 if "queries" not in skip:
                     query_figures(engine, db, marks, args.rows, args.repeat, report)
@@ -636,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
                 if "check" not in skip:
                     check_figure(engine, home, db, report)
             finally:
-                if not args.keep:
+                if not args.keep and not args.store:
                     drop_store(engine, db)
             if "import" not in skip:
                 import_figures(engine, home, args.rows, args.import_repeat, report)

@@ -17,6 +17,7 @@ DOCS = ROOT / "docs"
 DOCUMENTED: dict[type[BaseModel], str] = {
     models.PartnerPublic: "partner",
     models.CustomerDetail: "customer",
+    models.CustomerShow: "customer",
     models.LicenseDetail: "license",
     models.LicenseHistory: "license history",
     models.EventPublic: "event",

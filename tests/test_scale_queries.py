@@ -190,3 +190,26 @@ def test_customers_an_import_creates_are_found_by_search(acme: Cli, tmp_path: An
     acme.ok("customer", "add", "Quillon Tower")  # the trigger is back
     assert [c["name"] for c in acme.json("search", "customer", "quillon")] == ["Quillon Tower"]
     acme.ok("db", "check")  # the schema's text (and seal) as before
+
+
+def test_customer_show_reads_one_page_of_licenses_through_an_index(
+    acme: Cli, backend_as: Any
+) -> None:
+    """A customer with 1,000 licenses: `customer show` reads a page of them (limit + 1
+    rows, in index order), not all of them."""
+    backend = backend_as()
+    holder = backend.customer_add(CustomerAdd(name="Big Site", partner="Acme")).customer_id
+    for i in range(5):
+        lic = backend.license_add(
+            LicenseAdd(partner="Acme", purchase_order=f"PO-{i}", type=LicenseType.CORE, devices=1)
+        )
+        backend.transfer(Transfer(license_id=lic.license_id, to=holder))
+    with statements(backend) as seen:
+        shown = backend.customer_show(holder, page=Page(limit=2))
+    assert len(shown.licenses) == 2 and shown.licenses_next_after == shown.licenses[1].license_id
+    sql, params = the_one(seen, "license")
+    assert "LIMIT" in sql.upper()
+    shown_plan = plan(backend, sql, params)
+    assert "ix_license_customer_seq" in shown_plan, shown_plan
+    if backend.store.is_sqlite:
+        assert "TEMP B-TREE" not in shown_plan, shown_plan  # no sort: the index's order

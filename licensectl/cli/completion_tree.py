@@ -224,7 +224,7 @@ TREE: dict[str, dict[str, Any]] = {
         "commands": [
             ["add", "Add a customer/project account; prints the new Customer ID."],
             ["list", "List customer accounts, oldest first."],
-            ["show", "Show one customer account with its licenses."],
+            ["show", "Show one customer account with its licenses (a page of them, oldest first)."],
             [
                 "rename",
                 "Rename a customer account; its Customer ID stays, the event log keeps the old...",
@@ -260,6 +260,9 @@ TREE: dict[str, dict[str, Any]] = {
         "commands": [],
         "options": [
             [["--partner", "-p"], True, "Partner name (optional when the store has one partner)."],
+            [["--limit"], True, "At most this many rows. (default: 100)"],
+            [["--all"], False, "Every row, no limit."],
+            [["--after"], True, "Only rows after this ID: the next page."],
             [["--help"], False, "Show help."],
         ],
     },
@@ -310,7 +313,10 @@ TREE: dict[str, dict[str, Any]] = {
             ["add", "Add a purchased license to a partner's inventory; prints the new License ID."],
             ["list", "List licenses (oldest first), retired ones included and marked."],
             ["show", "Show one license with its activations and successors."],
-            ["history", "Lineage (ancestors and successors) and the events of one license."],
+            [
+                "history",
+                "Lineage (ancestors and successors) and the events of one license (a page of...",
+            ],
             ["note", 'Set (or, with "", clear) a license\'s note.'],
             [
                 "void",
@@ -357,7 +363,15 @@ TREE: dict[str, dict[str, Any]] = {
         ],
     },
     "license show": {"commands": [], "options": [[["--help"], False, "Show help."]]},
-    "license history": {"commands": [], "options": [[["--help"], False, "Show help."]]},
+    "license history": {
+        "commands": [],
+        "options": [
+            [["--limit"], True, "At most this many rows. (default: 100)"],
+            [["--all"], False, "Every row, no limit."],
+            [["--after"], True, "Only rows after this ID: the next page."],
+            [["--help"], False, "Show help."],
+        ],
+    },
     "license note": {"commands": [], "options": [[["--help"], False, "Show help."]]},
     "license void": {
         "commands": [],

@@ -56,14 +56,16 @@ def list_(ctx: typer.Context, page: Page, partner: PartnerOpt = None) -> None:
 
 
 @app.command("show")
-def show(ctx: typer.Context, customer: CustomerArg, partner: PartnerOpt = None) -> None:
-    """Show one customer account with its licenses."""
+@with_page
+def show(ctx: typer.Context, customer: CustomerArg, page: Page, partner: PartnerOpt = None) -> None:
+    """Show one customer account with its licenses (a page of them, oldest first)."""
     application = get_app(ctx)
-    detail = application.backend().customer_show(customer, partner=partner)
+    detail = application.backend().customer_show(customer, partner=partner, page=page)
     out = application.out
     out.document(detail, title=f"Customer {detail.name}")
     if out.format == "table":
         out.listing(detail.licenses, columns=LICENSE_COLUMNS, title="Licenses", empty="no licenses")
+    warn_more(application, detail.licenses_next_after, page, what="licenses")
 
 
 @email_app.command("add")

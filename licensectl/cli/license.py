@@ -12,6 +12,7 @@ from licensectl.cli.views import (
     EVENT_COLUMNS,
     LICENSE_COLUMNS,
     emit_license_page,
+    warn_more,
     with_license_filter,
     with_page,
 )
@@ -19,6 +20,8 @@ from licensectl.contract.fields import doc
 from licensectl.domain import COUNT_MAX, LicenseType
 
 if TYPE_CHECKING:
+    from licensectl.cli.output import Output
+    from licensectl.contract.models import LicenseHistory
     from licensectl.contract.requests import LicenseFilter, Page
 
 app = typer.Typer(
@@ -85,11 +88,17 @@ def show(ctx: typer.Context, license_id: LicenseArg) -> None:
 
 
 @app.command("history")
-def history(ctx: typer.Context, license_id: LicenseArg) -> None:
-    """Lineage (ancestors and successors) and the events of one license."""
+@with_page
+def history(ctx: typer.Context, license_id: LicenseArg, page: Page) -> None:
+    """Lineage (ancestors and successors) and the events of one license (a page of them,
+    oldest first; --after takes an event number)."""
     application = get_app(ctx)
-    hist = application.backend().license_history(license_id)
-    out = application.out
+    hist = application.backend().license_history(license_id, page=page)
+    _show_history(application.out, hist)
+    warn_more(application, hist.events_next_after, page, what="events")
+
+
+def _show_history(out: Output, hist: LicenseHistory) -> None:
     if out.format != "table":
         out.document(hist)
         return

@@ -113,6 +113,13 @@ class CustomerDetail(CustomerPublic):
     licenses: list[LicensePublic]
 
 
+class CustomerShow(CustomerDetail):
+    """`customer show`: a customer with a page of its licenses, oldest first."""
+
+    #: The last License ID of this page when more licenses follow (pass it as `after`).
+    licenses_next_after: str | None = None
+
+
 class CustomerSearchPage(Public):
     items: list[CustomerDetail]
     next_after: str | None
@@ -131,7 +138,10 @@ class LicenseHistory(Public):
     license: LicensePublic
     ancestors: list[LicensePublic]
     descendants: list[LicensePublic]
+    #: A page of its events, oldest first.
     events: list[EventPublic]
+    #: The last event's number when more events follow (pass it as `after`).
+    events_next_after: str | None = None
 
 
 class TransferResult(Public):

@@ -51,10 +51,10 @@ from licensectl.contract.models import (
     ActivityReport,
     BatchResult,
     CoverageReport,
-    CustomerDetail,
     CustomerPage,
     CustomerPublic,
     CustomerSearchPage,
+    CustomerShow,
     ImportSummary,
     InventoryReport,
     KeyPublic,
@@ -443,8 +443,18 @@ class RemoteBackend:
                 "version cannot read: is it a licensectl server of the same version?"
             ) from None
 
-    def _all_pages(self, op: str, result: Any, page: Page | None, **fields: Any) -> Any:
-        """One page as asked; or, for `limit=None` (all), every page followed."""
+    def _all_pages(
+        self,
+        op: str,
+        result: Any,
+        page: Page | None,
+        *,
+        items: str = "items",
+        next_after: str = "next_after",
+        **fields: Any,
+    ) -> Any:
+        """One page as asked; or, for `limit=None` (all), every page followed. `items`
+        and `next_after` name the answer's list and its cursor."""
         from licensectl.contract.requests import Page
 
         page = page if page is not None else Page()
@@ -452,10 +462,10 @@ class RemoteBackend:
             return self.call(op, result, page=page, **fields)
         first = self.call(op, result, page=Page(after=page.after), **fields)
         current = first
-        while current.next_after is not None:
-            current = self.call(op, result, page=Page(after=current.next_after), **fields)
-            first.items.extend(current.items)
-        first.next_after = None
+        while (cursor := getattr(current, next_after)) is not None:
+            current = self.call(op, result, page=Page(after=cursor), **fields)
+            getattr(first, items).extend(getattr(current, items))
+        setattr(first, next_after, None)
         return first
 
     # --- who, and API tokens -------------------------------------------------------
@@ -500,9 +510,17 @@ class RemoteBackend:
         result: CustomerPage = self._all_pages("customer_list", CustomerPage, page, partner=partner)
         return result
 
-    def customer_show(self, customer: str, *, partner: str | None = None) -> CustomerDetail:
-        result: CustomerDetail = self.call(
-            "customer_show", CustomerDetail, customer=customer, partner=partner
+    def customer_show(
+        self, customer: str, *, partner: str | None = None, page: Page | None = None
+    ) -> CustomerShow:
+        result: CustomerShow = self._all_pages(
+            "customer_show",
+            CustomerShow,
+            page,
+            items="licenses",
+            next_after="licenses_next_after",
+            customer=customer,
+            partner=partner,
         )
         return result
 
@@ -572,8 +590,15 @@ class RemoteBackend:
         result: LicenseDetail = self.call("license_show", LicenseDetail, license_id=license_id)
         return result
 
-    def license_history(self, license_id: str) -> LicenseHistory:
-        result: LicenseHistory = self.call("license_history", LicenseHistory, license_id=license_id)
+    def license_history(self, license_id: str, *, page: Page | None = None) -> LicenseHistory:
+        result: LicenseHistory = self._all_pages(
+            "license_history",
+            LicenseHistory,
+            page,
+            items="events",
+            next_after="events_next_after",
+            license_id=license_id,
+        )
         return result
 
     def transfer(self, request: Transfer) -> TransferResult:

@@ -8,19 +8,18 @@ from sqlmodel import Session, col, select
 
 from licensectl import domain
 from licensectl.contract.models import (
-    CustomerDetail,
     CustomerPage,
     CustomerPublic,
+    CustomerShow,
     PartnerPublic,
 )
 from licensectl.contract.requests import CustomerAdd, CustomerEmail, Page, PartnerAdd
 from licensectl.domain import Role
 from licensectl.errors import ConflictError, NotFoundError
-from licensectl.models import Customer, Partner
+from licensectl.models import Customer, License, Partner
 from licensectl.models import CustomerEmail as EmailRow
 from licensectl.service.base import _insert
 from licensectl.service.convert import (
-    customer_details,
     customer_public,
     customers_public,
     partner_public,
@@ -104,9 +103,18 @@ class AccountOps(Lookups):
             items = customers_public(s, rows)
             return CustomerPage(items=items, next_after=items[-1].customer_id if more else None)
 
-    def customer_show(self, customer: str, *, partner: str | None = None) -> CustomerDetail:
+    def customer_show(
+        self, customer: str, *, partner: str | None = None, page: Page = Page()
+    ) -> CustomerShow:
         with self._read() as s:
-            return customer_details(s, [self._customer(s, customer, partner=partner)])[0]
+            c = self._customer(s, customer, partner=partner)
+            # Its licenses a page at a time (retired and void ones included), oldest first.
+            licenses = self._page(s, select(License).where(License.customer_pk == c.id), page)
+            return CustomerShow(
+                **customer_public(s, c).model_dump(),
+                licenses=licenses.items,
+                licenses_next_after=licenses.next_after,
+            )
 
     def customer_email_add(self, request: CustomerEmail) -> CustomerPublic:
         return self._email_change(request, add=True)

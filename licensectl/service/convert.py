@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any, Final, TypeVar
 
+from pydantic import BaseModel
+from sqlalchemy import Table
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from licensectl import domain
@@ -31,28 +35,38 @@ def partner_public(p: Partner) -> PartnerPublic:
     return PartnerPublic(name=p.name, email=p.email, created_at=p.created_at)
 
 
-def customers_public(s: Session, customers: Sequence[Customer]) -> list[CustomerPublic]:
-    """Many customers with two queries in all (their partners' names, their emails)."""
+def customers_public(
+    s: Session, customers: Sequence[Customer] | Sequence[Any]
+) -> list[CustomerPublic]:
+    """Many customers (`Customer` objects or CUSTOMER_FIELDS rows) with two queries in
+    all (their partners' names, their emails)."""
     if not customers:
         return []
     partner_ids = {c.partner_id for c in customers}
-    names = {p.id: p.name for p in s.exec(select(Partner).where(col(Partner.id).in_(partner_ids)))}
+    conn = s.connection()
+    names: dict[int, str] = dict(
+        conn.execute(select(Partner.id, Partner.name).where(col(Partner.id).in_(partner_ids))).all()
+    )
     emails: dict[int, list[str]] = {}
-    rows = s.exec(
+    rows = conn.execute(
         select(CustomerEmail.customer_pk, CustomerEmail.email)
         .where(col(CustomerEmail.customer_pk).in_([c.id for c in customers]))
         .order_by(col(CustomerEmail.id))
     )
     for pk, email in rows:
         emails.setdefault(pk, []).append(email)
+    # Built without validation, as licenses are: every value comes typed from the store.
+    make = trusted(CustomerPublic)
     return [
-        CustomerPublic(
-            customer_id=c.customer_id,
-            name=c.name,
-            partner=names.get(c.partner_id, "?"),
-            emails=emails.get(c.id or 0, []),
-            note=c.note,
-            created_at=c.created_at,
+        make(
+            {
+                "customer_id": c.customer_id,
+                "name": c.name,
+                "partner": names.get(c.partner_id, "?"),
+                "emails": emails.get(c.id or 0, []),
+                "note": c.note,
+                "created_at": c.created_at,
+            }
         )
         for c in customers
     ]
@@ -62,22 +76,20 @@ def customer_public(s: Session, c: Customer) -> CustomerPublic:
     return customers_public(s, [c])[0]
 
 
-def customer_details(s: Session, customers: Sequence[Customer]) -> list[CustomerDetail]:
-    """Customers with their licenses (retired ones included), in a constant number of
-    queries however many customers there are."""
+def customer_details(
+    s: Session, customers: Sequence[Customer] | Sequence[Any]
+) -> list[CustomerDetail]:
+    """Customers (objects or CUSTOMER_FIELDS rows) with their licenses (retired ones
+    included), in a constant number of queries however many customers there are."""
     pks = [c.id for c in customers]
-    licenses = (
-        s.exec(
-            select(License).where(col(License.customer_pk).in_(pks)).order_by(col(License.seq))
-        ).all()
-        if pks
-        else []
-    )
     by_customer: dict[str, list[LicensePublic]] = {}
-    for lp in licenses_public(s, licenses):
-        by_customer.setdefault(lp.customer_id or "", []).append(lp)
+    if pks:
+        # Their names joined in: one statement for all the licenses.
+        for lp in licenses_named(s, col(License.customer_pk).in_(pks), col(License.seq)):
+            by_customer.setdefault(lp.customer_id or "", []).append(lp)
+    make = trusted(CustomerDetail)
     return [
-        CustomerDetail(**c.model_dump(), licenses=by_customer.get(c.customer_id, []))
+        make({**c.__dict__, "licenses": by_customer.get(c.customer_id, [])})
         for c in customers_public(s, customers)
     ]
 
@@ -111,28 +123,165 @@ def license_public(
     )
 
 
-def licenses_public(s: Session, licenses: Sequence[License]) -> list[LicensePublic]:
-    """Convert many licenses with two extra queries in all, not two per license."""
+#: The license columns a `LicensePublic` is made of, read as plain rows: loading ORM
+#: objects (SQLModel initialises each like a pydantic model) was most of the time of a
+#: page of licenses. A row has the same attribute names as a `License`.
+LICENSE_FIELDS: Final[tuple[Any, ...]] = (
+    License.seq,
+    License.license_id,
+    License.partner_id,
+    License.customer_pk,
+    License.type,
+    License.devices,
+    License.quantity,
+    License.term_months,
+    License.purchase_order,
+    License.po_line,
+    License.status,
+    License.active_copies,
+    License.parent_id,
+    License.note,
+    License.created_at,
+)
+
+#: The customer columns a `CustomerPublic` is made of (as plain rows, likewise).
+CUSTOMER_FIELDS: Final[tuple[Any, ...]] = (
+    Customer.id,
+    Customer.customer_id,
+    Customer.partner_id,
+    Customer.name,
+    Customer.note,
+    Customer.created_at,
+)
+
+
+def license_rows(s: Session, stmt: Any) -> list[Any]:
+    """The licenses `stmt` (a `select(License)`, its conditions and order kept) selects,
+    as rows of LICENSE_FIELDS."""
+    return list(s.connection().execute(stmt.with_only_columns(*LICENSE_FIELDS)).all())
+
+
+def customer_rows(s: Session, stmt: Any) -> list[Any]:
+    """The customers `stmt` (a `select(Customer)`) selects, as rows of CUSTOMER_FIELDS."""
+    return list(s.connection().execute(stmt.with_only_columns(*CUSTOMER_FIELDS)).all())
+
+
+def licenses_public(
+    s: Session,
+    licenses: Sequence[License] | Sequence[Any],
+    *,
+    known: Sequence[Customer] | Sequence[Any] = (),
+) -> list[LicensePublic]:
+    """Convert many licenses (`License` objects or LICENSE_FIELDS rows) with two extra
+    queries in all, not two per license: their partners' names and their customers
+    (those not among the `known` customers)."""
     partner_ids = {lic.partner_id for lic in licenses}
-    customer_pks = {lic.customer_pk for lic in licenses if lic.customer_pk is not None}
-    partners = (
-        {p.id: p.name for p in s.exec(select(Partner).where(col(Partner.id).in_(partner_ids)))}
+    customers: dict[int | None, tuple[str, str]] = {c.id: (c.customer_id, c.name) for c in known}
+    customer_pks = {
+        lic.customer_pk
+        for lic in licenses
+        if lic.customer_pk is not None and lic.customer_pk not in customers
+    }
+    partners: dict[int, str] = (
+        dict(
+            s.connection()
+            .execute(select(Partner.id, Partner.name).where(col(Partner.id).in_(partner_ids)))
+            .all()
+        )
         if partner_ids
         else {}
     )
-    customers = (
-        {c.id: c for c in s.exec(select(Customer).where(col(Customer.id).in_(customer_pks)))}
-        if customer_pks
-        else {}
-    )
-    return [
-        license_public(
-            lic,
-            partners.get(lic.partner_id, "?"),
-            customers.get(lic.customer_pk) if lic.customer_pk is not None else None,
+    if customer_pks:
+        found = s.connection().execute(
+            select(Customer.id, Customer.customer_id, Customer.name).where(
+                col(Customer.id).in_(customer_pks)
+            )
         )
-        for lic in licenses
-    ]
+        customers.update({pk: (cid, name) for pk, cid, name in found})
+    return _made(
+        (*row, partners.get(row[2], "?"), *customers.get(row[3], (None, None)))
+        for row in map(_license_row, licenses)
+    )
+
+
+def licenses_named(s: Session, where: Any, order_by: Any) -> list[LicensePublic]:
+    """The licenses `where` selects, in that order, with their partners' and customers'
+    names joined in: one statement (for a page of keys: `seq IN (…)`)."""
+    partner: Table = Partner.__table__  # type: ignore[attr-defined]
+    customer: Table = Customer.__table__  # type: ignore[attr-defined]
+    licenses: Table = License.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa_select(*LICENSE_FIELDS, partner.c.name, customer.c.customer_id, customer.c.name)
+        .select_from(
+            licenses.outerjoin(partner, partner.c.id == licenses.c.partner_id).outerjoin(
+                customer, customer.c.id == licenses.c.customer_pk
+            )
+        )
+        .where(where)
+        .order_by(order_by)
+    )
+    rows = s.connection().execute(stmt).all()
+    return _made((*row[:-3], row[-3] if row[-3] is not None else "?", *row[-2:]) for row in rows)
+
+
+def _made(rows: Iterable[Any]) -> list[LicensePublic]:
+    """Licenses from LICENSE_FIELDS rows followed by partner name, Customer ID and name."""
+    make = trusted(LicensePublic)
+    free = domain.free_copies
+    return [
+        make(
+            {
+                "license_id": lid,
+                "type": typ,
+                "devices": devices,
+                "quantity": quantity,
+                "free_copies": free(status=status, quantity=quantity, active_copies=active),
+                "term_months": term,
+                "purchase_order": po,
+                "po_line": line,
+                "status": status,
+                "partner": partner_name,
+                "customer_id": customer_id,
+                "customer": customer_name,
+                "parent_id": parent,
+                "note": note,
+                "created_at": created,
+            }
+        )
+        for (_seq, lid, _partner_id, _customer_pk, typ, devices, quantity, term, po, line,
+             status, active, parent, note, created, partner_name, customer_id,
+             customer_name) in rows
+    ]  # fmt: skip
+
+
+def _license_row(lic: License | Any) -> Any:
+    """A LICENSE_FIELDS row as it is, a `License` object as such a row."""
+    if isinstance(lic, License):
+        return tuple(getattr(lic, f.key) for f in LICENSE_FIELDS)
+    return lic
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def trusted(cls: type[_M]) -> Callable[[dict[str, Any]], _M]:
+    """`cls.model_construct(**values)` for values that name every field, as the store's
+    typed rows do, without its per-field loop over aliases and defaults (seven times
+    the cost of the rest of the instance, per row of a page). The public models have no
+    aliases, private attributes or post-init hook (tests/test_paging.py checks that the
+    two make equal models)."""
+    new = cls.__new__
+    put = object.__setattr__
+
+    def make(values: dict[str, Any]) -> _M:
+        m = new(cls)
+        put(m, "__dict__", values)
+        put(m, "__pydantic_fields_set__", set(values))
+        put(m, "__pydantic_extra__", None)
+        put(m, "__pydantic_private__", None)
+        return m
+
+    return make
 
 
 def one_public(s: Session, lic: License) -> LicensePublic:
@@ -140,7 +289,7 @@ def one_public(s: Session, lic: License) -> LicensePublic:
 
 
 def event_public(e: Event) -> EventPublic:
-    return EventPublic(
+    return EventPublic.model_construct(
         at=e.at,
         actor=e.actor,
         action=e.action,

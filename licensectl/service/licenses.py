@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import Integer, String, Table, column, literal, literal_column
+from sqlalchemy import Integer, String, Table, bindparam, column, literal, literal_column
+from sqlalchemy import select as sa_select
 from sqlalchemy import text as sql_text
 from sqlmodel import Session, col, select
 
@@ -22,6 +24,7 @@ from licensectl.errors import ConflictError, UsageError
 from licensectl.models import Customer, License
 from licensectl.service.base import _insert
 from licensectl.service.convert import (
+    LICENSE_FIELDS,
     activations_public,
     customer_details,
     event_public,
@@ -122,14 +125,21 @@ class LicenseOps(Lookups):
                 activations=activations_public(s, lic),
             )
 
-    def license_history(self, license_id: str) -> LicenseHistory:
+    def license_history(self, license_id: str, *, page: Page = Page()) -> LicenseHistory:
         with self._read() as s:
             lic = self._license(s, license_id)
-            return LicenseHistory(
-                license=one_public(s, lic),
-                ancestors=licenses_public(s, self._visible(s, _ancestors(s, lic))),
-                descendants=licenses_public(s, self._visible(s, _descendants(s, lic))),
-                events=[event_public(e) for e in self._events_of(s, lic.license_id)],
+            events, more = self._events_of(s, lic.license_id, page)
+            ancestors = self._visible(s, _ancestors(s, lic))
+            descendants = self._visible(s, _descendants(s, lic))
+            # The whole lineage converted at once: two look-ups for all of its names.
+            everyone = licenses_public(s, [*ancestors, lic, *descendants])
+            up = len(ancestors)
+            return LicenseHistory.model_construct(
+                license=everyone[up],
+                ancestors=everyone[:up],
+                descendants=everyone[up + 1 :],
+                events=[event_public(e) for e in events],
+                events_next_after=str(events[-1].id) if more else None,
             )
 
     # --- search ------------------------------------------------------------------
@@ -179,13 +189,26 @@ class LicenseOps(Lookups):
             return self._page(s, stmt, page)
 
 
-def _ancestors(s: Session, lic: License) -> list[License]:
-    """Parent, grandparent, … of a license, oldest first: one recursive query."""
+def _ancestors(s: Session, lic: License) -> list[Any]:
+    """Parent, grandparent, … of a license, oldest first: one recursive query (rows of
+    LICENSE_FIELDS)."""
     if lic.parent_id is None:
         return []
+    return list(s.connection().execute(_ancestors_stmt(), {"start": lic.parent_id}).all())
+
+
+def _descendants(s: Session, lic: License) -> list[Any]:
+    """Every license minted from this one, generation by generation: one recursive query
+    (rows of LICENSE_FIELDS)."""
+    return list(s.connection().execute(_descendants_stmt(), {"start": lic.license_id}).all())
+
+
+@functools.cache
+def _ancestors_stmt() -> Any:
+    """Built once: constructing a recursive CTE cost more than running it."""
     up = (
         select(LICENSES.c.license_id, LICENSES.c.parent_id, literal(1).label("depth"))
-        .where(LICENSES.c.license_id == lic.parent_id)
+        .where(LICENSES.c.license_id == bindparam("start"))
         .cte("ancestors", recursive=True)
     )
     parent = LICENSES.alias("parent")
@@ -194,19 +217,18 @@ def _ancestors(s: Session, lic: License) -> list[License]:
             up, parent.c.license_id == up.c.parent_id
         )
     )
-    stmt = (
-        select(License)
+    return (
+        sa_select(*LICENSE_FIELDS)
         .join(up, up.c.license_id == col(License.license_id))
         .order_by(up.c.depth.desc())
     )
-    return list(s.exec(stmt).all())
 
 
-def _descendants(s: Session, lic: License) -> list[License]:
-    """Every license minted from this one, generation by generation: one recursive query."""
+@functools.cache
+def _descendants_stmt() -> Any:
     down = (
         select(LICENSES.c.license_id, literal(1).label("depth"))
-        .where(LICENSES.c.parent_id == lic.license_id)
+        .where(LICENSES.c.parent_id == bindparam("start"))
         .cte("descendants", recursive=True)
     )
     child = LICENSES.alias("child")
@@ -215,9 +237,8 @@ def _descendants(s: Session, lic: License) -> list[License]:
             down, child.c.parent_id == down.c.license_id
         )
     )
-    stmt = (
-        select(License)
+    return (
+        sa_select(*LICENSE_FIELDS)
         .join(down, down.c.license_id == col(License.license_id))
         .order_by(down.c.depth, col(License.seq))
     )
-    return list(s.exec(stmt).all())

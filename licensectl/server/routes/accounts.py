@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from licensectl.contract.fields import DEFAULT_LIMIT, doc
-from licensectl.contract.models import CustomerDetail, CustomerPage, CustomerPublic, PartnerPublic
+from licensectl.contract.models import CustomerPage, CustomerPublic, CustomerShow, PartnerPublic
 from licensectl.contract.requests import (
     CustomerAdd,
     CustomerEmail,
@@ -71,10 +71,18 @@ async def customer_list(
     return await read(lambda: backend.customer_list(partner=partner, page=page))
 
 
-@operation(router, "customer_show", model=CustomerDetail, errors=READ_ERRORS)
-async def customer_show(backend: Backend, customer: str, partner: Partner = None) -> Response:
-    """A customer by Customer ID (or name), with its licenses."""
-    return await read(lambda: backend.customer_show(customer, partner=partner))
+@operation(router, "customer_show", model=CustomerShow, errors=READ_ERRORS)
+async def customer_show(
+    backend: Backend,
+    customer: str,
+    partner: Partner = None,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = None,
+) -> Response:
+    """A customer by Customer ID (or name), with a page of its licenses
+    (`licenses_next_after` names the next)."""
+    page = Page(limit=limit, after=after)
+    return await read(lambda: backend.customer_show(customer, partner=partner, page=page))
 
 
 @operation(router, "customer_email_add", model=CustomerPublic)

@@ -95,9 +95,13 @@ async def license_show(backend: Backend, license_id: str) -> Response:
 
 
 @operation(router, "license_history", model=LicenseHistory, errors=READ_ERRORS)
-async def license_history(backend: Backend, license_id: str) -> Response:
-    """A license's ancestors, descendants and events."""
-    return await read(lambda: backend.license_history(license_id))
+async def license_history(
+    backend: Backend, license_id: str, limit: Limit = DEFAULT_LIMIT, after: After = None
+) -> Response:
+    """A license's ancestors, descendants and a page of its events (`events_next_after`
+    names the next; `after` takes an event number)."""
+    page = Page(limit=limit, after=after)
+    return await read(lambda: backend.license_history(license_id, page=page))
 
 
 @operation(router, "transfer", model=TransferResult)
