@@ -53,6 +53,7 @@ def test_customer_show_pages_its_licenses(cli: Cli) -> None:
     table = cli.ok("customer", "show", "Big Site", "--limit", "3")
     assert ids[2] in table.stdout and ids[3] not in table.stdout
     assert f"--after {ids[2]}" in table.stderr
+    assert "next_after" not in table.stdout  # the warning names the next page, once
     cli.fails(2, "customer", "show", "Big Site", "--after", "nope")
     cli.fails(2, "customer", "show", "Big Site", "--limit", "0")
 

@@ -307,7 +307,8 @@ class Output:
         err: bool = False,
         saved: str | None = None,
     ) -> None:
-        """A single object as a two-column key/value table (nested lists left out)."""
+        """A single object as a two-column key/value table (nested lists left out, and
+        paging cursors such as `licenses_next_after`: the warning names the next page)."""
         table = Table(
             title=title and printable(title),
             title_justify="left",
@@ -319,6 +320,8 @@ class Output:
         table.add_column(overflow="fold")
         for key, value in data.items():
             if isinstance(value, list) and value and isinstance(value[0], dict):
+                continue
+            if key.endswith("next_after"):
                 continue
             table.add_row(escape(printable(key)), escape(_cell(value)))
         if err:
