@@ -10,6 +10,7 @@ from licensectl.service.accounts import AccountOps
 from licensectl.service.activation import ActivationOps
 from licensectl.service.base import local_operator
 from licensectl.service.batch import BatchOps
+from licensectl.service.completion import CompletionOps
 from licensectl.service.corrections import CorrectionOps
 from licensectl.service.exporting import ExportOps
 from licensectl.service.importing import ImportOps
@@ -29,6 +30,7 @@ class LocalBackend(
     ExportOps,
     BatchOps,
     ReportOps,
+    CompletionOps,
     TokenOps,
 ):
     """The rules of the domain over a SQLite or PostgreSQL store, as one principal."""
