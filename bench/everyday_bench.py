@@ -248,7 +248,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--store", type=Path, default=None)
     parser.add_argument(
-        "--only", choices=["build", "completion", "remote", "reports"], default=None
+        "--only", choices=["build", "completion", "remote", "reports", "service"], default=None
     )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -269,8 +269,9 @@ def main() -> None:
         completion(store, env, args.pairs)
     if args.only in (None, "remote"):
         remote_completion(store, env, args.pairs)
-    if args.only in (None, "reports"):
+    if args.only in (None, "reports", "service"):
         reports_in_process(store, args.repeat)
+    if args.only in (None, "reports"):
         reports(store, env, args.repeat)
 
 
