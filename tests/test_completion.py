@@ -298,3 +298,32 @@ def test_complete_is_scoped_in_the_service(
     assert values(admin, "license_in_force") == [store["remainder"], store["active"]]
     assert values(admin, "license") == [store["remainder"], store["active"], store["license"]]
     assert values(admin, "partner", "B") == ["Beta"]
+
+
+@pytest.mark.parametrize("window", [1, 2])
+def test_license_ids_past_the_window_come_from_the_status_index(
+    store: dict[str, str],
+    backend_as: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    window: int,
+) -> None:
+    """Fewer IDs read in order than the range holds (a store of millions, shrunk): the
+    statuses too rare to be among them are found from where the window ended, in the
+    same order as a window that held everything."""
+    from licensectl.contract.requests import CompleteQuery
+    from licensectl.domain import Role
+    from licensectl.service import completion
+
+    monkeypatch.setattr(complete, "WINDOW", window)
+    monkeypatch.setattr(completion, "WINDOW", window)
+    everything = [store["remainder"], store["active"], store["license"]]
+    for words, expected in (("license show ", everything), ("transfer ", everything[:2])):
+        line = f"licensectl --db {store['db']} {words}"
+        env = {"_LICENSECTL_COMPLETE": "bash_complete", "COMP_WORDS": line,
+               "COMP_CWORD": str(len(line.split(" ")) - 1)}  # fmt: skip
+        assert complete.fast_path(env) == 0
+        assert capsys.readouterr().out.split("\n") == expected
+    admin = backend_as(Role.ADMIN)
+    served = admin.complete(CompleteQuery(kind="license", prefix="")).items
+    assert [c.value for c in served] == everything

@@ -482,25 +482,43 @@ def _fold(text: str) -> str:
 _TOP = "\U0010ffff"
 
 
+#: License IDs read in order before looking further by status (see `_licenses`).
+WINDOW = 1000
+_LICENSE_COLUMNS = "license_id, status, type, devices, quantity, purchase_order"
+
+
 def _licenses(db: _Db, incomplete: str, *, in_force_only: bool) -> list[Item]:
     """License IDs starting with what was typed: available first, then activated (then,
-    for show and history, retired ones). Each status is one range scan on the License ID
-    index that stops at `LIMIT`."""
+    for show and history, retired ones), each in ID order.
+
+    The first WINDOW IDs of the range come from the License ID index (a common status
+    is all there); a status with too few of them there is rare, and the rest of it comes
+    from the status index, from where the window ended. Either read stops early, so
+    neither a common nor a rare status costs a scan of the store."""
     start = incomplete.strip().lower()
+    end = start + "~"
     statuses = ["available", "activated"] + ([] if in_force_only else ["transferred", "void"])
+    window = db.rows(
+        f"SELECT {_LICENSE_COLUMNS} FROM license WHERE license_id >= ? AND license_id < ? "
+        "ORDER BY license_id LIMIT ?",
+        (start, end, WINDOW),
+    )
+    after = window[-1][0] if len(window) == WINDOW else None
     found: list[Item] = []
     for status in statuses:
-        if len(found) >= LIMIT:
+        wanted = LIMIT - len(found)
+        if wanted <= 0:
             break
-        rows = db.rows(
-            "SELECT license_id, type, devices, quantity, purchase_order FROM license "
-            "WHERE license_id >= ? AND license_id < ? AND status = ? "
-            "ORDER BY license_id LIMIT ?",
-            (start, start + "~", status, LIMIT - len(found)),
-        )
+        rows = [r for r in window if r[1] == status][:wanted]
+        if after is not None and len(rows) < wanted:
+            rows += db.rows(
+                f"SELECT {_LICENSE_COLUMNS} FROM license WHERE status = ? AND license_id > ? "
+                "AND license_id < ? ORDER BY license_id LIMIT ?",
+                (status, after, end, wanted - len(rows)),
+            )
         found.extend(
             Item(lid, f"{status} {kind} {devices}×{quantity} PO {po}")
-            for lid, kind, devices, quantity, po in rows
+            for lid, _, kind, devices, quantity, po in rows
         )
     return found
 

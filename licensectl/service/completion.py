@@ -24,6 +24,8 @@ from licensectl.service.lookup import Lookups, scoped_customers, scoped_licenses
 #: Above every character a name key can hold: `key <= x < key + TOP` is "starts with key".
 _TOP = "\U0010ffff"
 _HEX = set("0123456789abcdef-")
+#: License IDs read in order before looking further by status (cli/complete.py WINDOW).
+WINDOW = 1000
 
 
 class CompletionOps(Lookups):
@@ -38,32 +40,40 @@ class CompletionOps(Lookups):
         return Completions(items=items)
 
     def _complete_licenses(self, s: Session, prefix: str, retired_too: bool) -> list[Completion]:
+        """As the fast path's `_licenses` (cli/complete.py): the first WINDOW IDs of the
+        range from the License ID index, then, for a status too rare to be among them,
+        the rest from the status index, from where the window ended."""
         start = prefix.strip().lower()
+        end = start + "~"
         statuses = [LicenseStatus.AVAILABLE, LicenseStatus.ACTIVATED]
         if retired_too:
             statuses += [LicenseStatus.TRANSFERRED, LicenseStatus.VOID]
         scope = self._scope_of(s)
+        lid = col(License.license_id)
+        ranged: Any = select(License).where(lid >= start, lid < end).order_by(lid)
+        window = list(s.exec(scoped_licenses(ranged.limit(WINDOW), scope)))
+        after = window[-1].license_id if len(window) == WINDOW else None
         found: list[Completion] = []
         for status in statuses:
-            if len(found) >= COMPLETE_LIMIT:
+            wanted = COMPLETE_LIMIT - len(found)
+            if wanted <= 0:
                 break
-            stmt: Any = (
-                select(License)
-                .where(
-                    col(License.license_id) >= start,
-                    col(License.license_id) < start + "~",
-                    License.status == status,
+            rows = [lic for lic in window if lic.status == status][:wanted]
+            if after is not None and len(rows) < wanted:
+                rest: Any = (
+                    select(License)
+                    .where(License.status == status, lid > after, lid < end)
+                    .order_by(lid)
+                    .limit(wanted - len(rows))
                 )
-                .order_by(col(License.license_id))
-                .limit(COMPLETE_LIMIT - len(found))
-            )
+                rows += list(s.exec(scoped_licenses(rest, scope)))
             found.extend(
                 Completion(
                     value=lic.license_id,
                     help=f"{status.value} {lic.type.value} {lic.devices}×{lic.quantity} "
                     f"PO {lic.purchase_order}",
                 )
-                for lic in s.exec(scoped_licenses(stmt, scope))
+                for lic in rows
             )
         return found
 
