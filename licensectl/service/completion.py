@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from licensectl import domain
 from licensectl.contract.fields import COMPLETE_LIMIT
 from licensectl.contract.models import Completion, Completions
 from licensectl.contract.requests import CompleteQuery
-from licensectl.domain import LicenseStatus
+from licensectl.domain import LicenseStatus, LicenseType
 from licensectl.models import Customer, License, Partner
 from licensectl.service.lookup import Lookups, scoped_customers, scoped_licenses
 
@@ -50,30 +51,37 @@ class CompletionOps(Lookups):
             statuses += [LicenseStatus.TRANSFERRED, LicenseStatus.VOID]
         scope = self._scope_of(s)
         lid = col(License.license_id)
-        ranged: Any = select(License).where(lid >= start, lid < end).order_by(lid)
-        window = list(s.exec(scoped_licenses(ranged.limit(WINDOW), scope)))
-        after = window[-1].license_id if len(window) == WINDOW else None
+        columns: tuple[Any, ...] = (
+            lid,
+            col(License.status),
+            License.type,
+            License.devices,
+            License.quantity,
+            License.purchase_order,
+        )
+        ranged: Any = sql_select(*columns).where(lid >= start, lid < end).order_by(lid)
+        window = list(s.execute(scoped_licenses(ranged.limit(WINDOW), scope)))
+        after = window[-1][0] if len(window) == WINDOW else None
         found: list[Completion] = []
         for status in statuses:
             wanted = COMPLETE_LIMIT - len(found)
             if wanted <= 0:
                 break
-            rows = [lic for lic in window if lic.status == status][:wanted]
+            rows = [r for r in window if r[1] == status][:wanted]
             if after is not None and len(rows) < wanted:
                 rest: Any = (
-                    select(License)
-                    .where(License.status == status, lid > after, lid < end)
+                    sql_select(*columns)
+                    .where(col(License.status) == status, lid > after, lid < end)
                     .order_by(lid)
                     .limit(wanted - len(rows))
                 )
-                rows += list(s.exec(scoped_licenses(rest, scope)))
+                rows += list(s.execute(scoped_licenses(rest, scope)))
             found.extend(
                 Completion(
-                    value=lic.license_id,
-                    help=f"{status.value} {lic.type.value} {lic.devices}×{lic.quantity} "
-                    f"PO {lic.purchase_order}",
+                    value=license_id,
+                    help=f"{status.value} {LicenseType(kind).value} {devices}×{quantity} PO {po}",
                 )
-                for lic in rows
+                for license_id, _, kind, devices, quantity, po in rows
             )
         return found
 

@@ -226,19 +226,20 @@ class ReportOps(Lookups):
                 )
                 if limit is not None:
                     grouped = grouped.limit(limit + 1)
-            rows = [_inventory_row(str(getattr(g, "value", g)), f) for g, *f in s.execute(grouped)]
-            more = limit is not None and len(rows) > limit
+            groups = s.execute(grouped).all()
+            more = limit is not None and len(groups) > limit
             if query.by == "po" and more:
                 # Not every group was counted: the total from the one pass instead.
                 total = list(s.execute(sql_select(*figures)).one())
-        if query.by != "po" or not more:
-            # The totals from the groups just counted, not a second pass.
-            fields = ("licenses", "copies", "free", "activated", "retired", "void")
-            total = [sum(getattr(r, f) for r in rows) for f in fields]
-        if more:
-            del rows[limit:]
+            else:
+                # The totals from the groups just counted, not a second pass.
+                total = [sum(int(g[i] or 0) for g in groups) for i in range(1, 7)]
+        shown = groups[:limit] if limit is not None else groups
         return InventoryReport(
-            by=query.by, rows=rows, total=_inventory_row("total", total), more=more
+            by=query.by,
+            rows=[_inventory_row(str(getattr(g, "value", g)), f) for g, *f in shown],
+            total=_inventory_row("total", total),
+            more=more,
         )
 
     def report_activity(self, query: ActivityQuery) -> ActivityReport:
