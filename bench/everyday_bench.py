@@ -1,6 +1,7 @@
 """Issue 12's figures on a big store: completion latency and report times.
 
     python bench/everyday_bench.py [--rows 1000000] [--pairs 15] [--store bench/out/everyday-1m.db]
+    python bench/everyday_bench.py --only remote    # completion through `licensectl serve`
 
 Builds (once, then reuses) a SQLite store like issue 9's: `gen_po.py` rows imported with
 `licensectl import` (20 % of rows transferred to a customer), then 100,000 activations
@@ -133,6 +134,59 @@ def completion(store: Path, env: dict[str, str], pairs: int) -> None:
         )
 
 
+def remote_completion(store: Path, env: dict[str, str], pairs: int) -> None:
+    """The same completions from `licensectl serve` over the store, on loopback: a whole
+    process, as a shell runs it, with the token in LICENSECTL_TOKEN and the default 0.25 s
+    timeout; paired with the same local completion (`--db`)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from serverkit import start_server  # type: ignore[import-not-found]
+
+    token = subprocess.run(
+        [LICENSECTL, "--db", str(store), "token", "create", "--role", "admin", "--name",
+         f"bench-{uuid.uuid4().hex[:8]}"],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    server = start_server(str(store), OUT, env=env)
+    try:
+        remote_env = {**env, "LICENSECTL_TOKEN": token}
+        cases = {
+            "transfer <TAB> (License IDs)": "transfer ",
+            "transfer 3f<TAB>": "transfer 3f",
+            "--to <TAB> (customers)": "transfer X --to ",
+            "--partner <TAB>": "license list --partner ",
+        }
+        print(f"\nremote completion (http loopback), {pairs} pairs, median ms (vs --db)")
+        print(f"{'case':34} {'remote':>10} {'local':>9} {'ratio':>6} {'max':>6} {'offered':>8}")
+        for name, words in cases.items():
+            runs = {}
+            for side, line in (("remote", f"licensectl --url {server.base} {words}"),
+                               ("local", f"licensectl --db {store} {words}")):  # fmt: skip
+                runs[side] = {
+                    **remote_env,
+                    "_LICENSECTL_COMPLETE": "bash_complete",
+                    "COMP_WORDS": line,
+                    "COMP_CWORD": str(len(line.split(" ")) - 1),
+                }
+            ta, tb, ratios = [], [], []
+            for i in range(pairs):
+                order = ["remote", "local"] if i % 2 == 0 else ["local", "remote"]
+                got = {side: timed([LICENSECTL], runs[side]) for side in order}
+                ta.append(got["remote"])
+                tb.append(got["local"])
+                ratios.append(got["remote"] / got["local"])
+            offered = subprocess.run(  # warm, as a shell user's second <TAB> is
+                [LICENSECTL], env=runs["remote"], capture_output=True, text=True, check=True
+            ).stdout.split("\n")
+            print(
+                f"{name:34} {statistics.median(ta) * 1000:10.0f} "
+                f"{statistics.median(tb) * 1000:9.0f} {statistics.median(ratios):6.2f} "
+                f"{max(ta) * 1000:6.0f} {len([w for w in offered if w]):8}",
+                flush=True,
+            )
+    finally:
+        server.stop()
+
+
 def reports(store: Path, env: dict[str, str], repeat: int) -> None:
     cases = {
         "renewals --within 90": ["report", "renewals", "--within", "90"],
@@ -193,7 +247,9 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=15)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--store", type=Path, default=None)
-    parser.add_argument("--only", choices=["build", "completion", "reports"], default=None)
+    parser.add_argument(
+        "--only", choices=["build", "completion", "remote", "reports", "service"], default=None
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     store = args.store or OUT / f"everyday-{args.rows}.db"
@@ -211,8 +267,11 @@ def main() -> None:
     print(f"store: {store} ({count:,} licenses)", flush=True)
     if args.only in (None, "completion"):
         completion(store, env, args.pairs)
-    if args.only in (None, "reports"):
+    if args.only in (None, "remote"):
+        remote_completion(store, env, args.pairs)
+    if args.only in (None, "reports", "service"):
         reports_in_process(store, args.repeat)
+    if args.only in (None, "reports"):
         reports(store, env, args.repeat)
 
 

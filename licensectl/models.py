@@ -70,6 +70,18 @@ class CustomerEmail(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+#: `report inventory`'s covering index: name, then columns (store/schema.py, 0007).
+INVENTORY_INDEX = (
+    "ix_license_inventory",
+    "customer_pk",
+    "type",
+    "status",
+    "partner_id",
+    "quantity",
+    "active_copies",
+)
+
+
 class License(SQLModel, table=True):
     __tablename__ = "license"
     # The natural key's partial unique index (uq_license_po_line) is PO_LINE_INDEX below.
@@ -78,6 +90,9 @@ class License(SQLModel, table=True):
         Index("ix_license_partner_seq", "partner_id", "seq"),
         Index("ix_license_customer_seq", "customer_pk", "seq"),
         Index("ix_license_parent", "parent_id"),
+        # Covers `report inventory`: every figure of every license, in the customer key's
+        # order (by customer without a sort; by type and the total without the table).
+        Index(*INVENTORY_INDEX),
     )
 
     # seq orders licenses oldest first and drives keyset paging (`--after ID`).
@@ -179,6 +194,24 @@ class Event(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     #: SHA-256 over this event and the previous one's hash (licensectl/store/audit.py).
     hash: str | None = Field(default=None, max_length=64)
+
+
+class EventDay(SQLModel, table=True):
+    """Events a day, by actor, action and partner: what `report activity` adds up, so that
+    it reads a few rows a day rather than every event (store/audit.py `count_days`).
+
+    Kept by the writers of events, in the same transaction and under the same chain lock;
+    events are never changed or deleted, so a count only grows. `day` is the event's
+    `at` as YYYY-MM-DD (UTC); `partner_id` 0 stands for an event of no partner.
+    """
+
+    __tablename__ = "event_day"
+
+    day: str = Field(primary_key=True, max_length=10)
+    actor: str = Field(primary_key=True, max_length=200)
+    action: str = Field(primary_key=True, max_length=64)
+    partner_id: int = Field(primary_key=True)
+    count: int
 
 
 class ApiToken(SQLModel, table=True):

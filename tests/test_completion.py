@@ -4,9 +4,11 @@ subprocess run with `_LICENSECTL_COMPLETE` and the words typed, as a shell runs 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Cli
@@ -195,3 +197,133 @@ def test_names_complete_on_the_fast_path_too(store: dict[str, str]) -> None:
     assert bash("licensectl -o j") == ["json", "jsonl"]
     assert bash("licensectl report inventory --b") == ["--by"]
     assert bash("licensectl customer email ") == ["add", "remove"]
+
+
+# --- on a server: through its `complete` route ------------------------------------------
+
+over_http = pytest.mark.parametrize(
+    "store_url", [pytest.param("http", marks=pytest.mark.http)], indirect=True
+)
+#: The server shares the test's process: give it time on a busy machine (the default
+#: budget, 0.25 s, is the shell user's, not a loaded CI runner's).
+PATIENT = {"LICENSECTL_COMPLETION_TIMEOUT": "30"}
+
+
+@over_http
+def test_a_server_offers_what_its_store_would(store: dict[str, str], cli: Cli) -> None:
+    """`--url`, LICENSECTL_URL and a remote profile: the same candidates as the local fast
+    path on the store the server serves, in the same order."""
+    assert cli.url is not None and os.environ["LICENSECTL_TOKEN"]
+    db, url = store["db"], cli.url
+    cases = [
+        "transfer ",
+        f"activate {store['active'][:3]}",
+        "license show ",
+        f"transfer {store['remainder']} --to ",
+        "transfer x --to P2",
+        f"license list --customer {store['customer1'][:4]}",
+        "license list --partner ac",
+    ]
+    for words in cases:
+        local = bash(f"licensectl --db {db} {words}")
+        assert local, words
+        assert bash(f"licensectl --url {url} {words}", **PATIENT) == local, words
+    assert bash(f"licensectl --url {url} transfer ", **PATIENT)[0] == store["remainder"]
+    assert bash("licensectl transfer ", LICENSECTL_URL=url, **PATIENT)[0] == store["remainder"]
+    cli.ok("profile", "add", "portal", "--url", url)
+    shown = bash("licensectl --profile portal license show ", **PATIENT)
+    assert shown == [store["remainder"], store["active"], store["license"]]
+    zsh = run_complete(f"licensectl --url {url} transfer ", shell="zsh", **PATIENT)
+    assert "available capacity 200×3 PO PO-1001" in zsh.stdout
+
+
+@over_http
+def test_a_server_offers_only_what_the_token_reaches(store: dict[str, str], cli: Cli) -> None:
+    cli.ok("partner", "add", "Beta")
+    beta = cli.ok("license", "add", "-p", "Beta", "--po", "B-1", "--type", "core",
+                  "--devices", "1").stdout.strip()  # fmt: skip
+    token = cli.ok("token", "create", "--role", "partner", "--partner", "Beta", "--name", "b")
+    scoped = {**PATIENT, "LICENSECTL_TOKEN": token.stdout.strip()}
+    assert cli.url is not None
+    assert bash(f"licensectl --url {cli.url} transfer ", **scoped) == [beta]
+    assert bash(f"licensectl --url {cli.url} transfer x --to ", **scoped) == []
+    assert bash(f"licensectl --url {cli.url} license list -p ", **scoped) == ["Beta"]
+    assert beta in bash(f"licensectl --url {cli.url} transfer ", **PATIENT)  # the admin's
+
+
+@over_http
+def test_a_server_that_cannot_answer_offers_nothing_silently(
+    store: dict[str, str], cli: Cli
+) -> None:
+    assert cli.url is not None
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    cases = [
+        (f"licensectl --url {cli.url} transfer ", {"LICENSECTL_TOKEN": ""}),  # no token
+        (f"licensectl --url {cli.url} transfer ", {"LICENSECTL_TOKEN": "lctl_wrong"}),
+        (f"licensectl --url http://127.0.0.1:{port} transfer ", {}),  # unreachable
+        (f"licensectl --url {cli.url}/nowhere transfer ", {}),  # not a licensectl route
+    ]
+    cli.ok("profile", "add", "portal", "--url", cli.url)
+    # A remote profile with no token kept (no usable keyring here) and none in the env.
+    cases.append(("licensectl --profile portal transfer ", {"LICENSECTL_TOKEN": ""}))
+    for words, env in cases:
+        for shell in ("bash", "zsh"):
+            result = run_complete(words, shell=shell, **PATIENT, **env)
+            assert (result.returncode, result.stdout, result.stderr) == (0, "", ""), words
+
+
+def test_complete_is_scoped_in_the_service(
+    store: dict[str, str], cli: Cli, backend_as: Any
+) -> None:
+    from licensectl.contract.requests import CompleteQuery
+    from licensectl.domain import Role
+
+    cli.ok("partner", "add", "Beta")
+    cli.ok("customer", "add", "B-Site", "-p", "Beta")
+    beta = backend_as(Role.PARTNER, partner="Beta")
+
+    def values(backend: Any, kind: str, prefix: str = "") -> list[str]:
+        found = backend.complete(CompleteQuery(kind=kind, prefix=prefix)).items
+        return [c.value for c in found]
+
+    assert values(beta, "license") == []
+    offered = values(beta, "customer")
+    assert offered[0] == "B-Site" and len(offered) == 2  # its name, then its Customer ID
+    assert store["customer1"] not in offered and "P2022-0208" not in offered
+    assert values(beta, "partner") == ["Beta"]
+    admin = backend_as(Role.ADMIN)
+    assert values(admin, "license_in_force") == [store["remainder"], store["active"]]
+    assert values(admin, "license") == [store["remainder"], store["active"], store["license"]]
+    assert values(admin, "partner", "B") == ["Beta"]
+
+
+@pytest.mark.parametrize("window", [1, 2])
+def test_license_ids_past_the_window_come_from_the_status_index(
+    store: dict[str, str],
+    backend_as: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    window: int,
+) -> None:
+    """Fewer IDs read in order than the range holds (a store of millions, shrunk): the
+    statuses too rare to be among them are found from where the window ended, in the
+    same order as a window that held everything."""
+    from licensectl.contract.requests import CompleteQuery
+    from licensectl.domain import Role
+    from licensectl.service import completion
+
+    monkeypatch.setattr(complete, "WINDOW", window)
+    monkeypatch.setattr(completion, "WINDOW", window)
+    everything = [store["remainder"], store["active"], store["license"]]
+    for words, expected in (("license show ", everything), ("transfer ", everything[:2])):
+        line = f"licensectl --db {store['db']} {words}"
+        env = {"_LICENSECTL_COMPLETE": "bash_complete", "COMP_WORDS": line,
+               "COMP_CWORD": str(len(line.split(" ")) - 1)}  # fmt: skip
+        assert complete.fast_path(env) == 0
+        assert capsys.readouterr().out.split("\n") == expected
+    admin = backend_as(Role.ADMIN)
+    served = admin.complete(CompleteQuery(kind="license", prefix="")).items
+    assert [c.value for c in served] == everything

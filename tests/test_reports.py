@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import shutil
 import struct
 import subprocess
+import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -240,3 +242,105 @@ def test_reports_through_the_server(cli: Cli, seeded: dict[str, Any], store_url:
     finally:
         api.close()
         store.dispose()
+
+
+def test_inventory_shows_the_first_groups_and_totals_every_license(
+    cli: Cli, seeded: dict[str, Any]
+) -> None:
+    """A report of a third of a million purchase orders is a page, as `license list` is:
+    the first groups (100 unless --limit), the total over every license, and a warning
+    saying how to get the rest."""
+    full = cli.json("report", "inventory", "--by", "po", "--all")
+    assert [r["group"] for r in full] == ["PO-1", "PO-2", "PO-3", "PO-4", "PO-B", "total"]
+    cut = cli.run("-o", "json", "report", "inventory", "--by", "po", "--limit", "2")
+    assert cut.exit_code == 0, cut.stderr
+    rows = json.loads(cut.stdout)
+    assert [r["group"] for r in rows] == ["PO-1", "PO-2", "total"]
+    assert rows[-1] == full[-1]  # the total still counts every license
+    assert "showing the first 2 groups" in cut.stderr and "--all" in cut.stderr
+    within = cli.run("-o", "json", "report", "inventory", "--by", "po", "--limit", "5")
+    assert json.loads(within.stdout) == full and within.stderr == ""
+    # By customer: partner inventory ("My Inventory") first, on every engine.
+    first = cli.json("report", "inventory", "--by", "customer", "--limit", "1")
+    assert [r["group"] for r in first] == ["My Inventory", "total"]
+    assert first[-1] == full[-1]
+    by_type = cli.json("report", "inventory", "--limit", "1")
+    assert [r["group"] for r in by_type] == ["capacity", "total"] and by_type[-1] == full[-1]
+    cli.fails(2, "report", "inventory", "--by", "po", "--limit", "0")
+
+
+def test_activity_reads_day_counts_that_match_the_event_log(
+    cli: Cli, seeded: dict[str, Any], store_url: str, tmp_path: Path
+) -> None:
+    """`event_day` (revision 0007) is kept by every writer of events, the import's
+    INSERT ... SELECT included, and agrees with the log it counts."""
+    from sqlalchemy import create_engine, text
+
+    from licensectl.store.url import normalize_db_url
+
+    csv_file = tmp_path / "po.csv"
+    csv_file.write_text(
+        "partner,purchase_order,po_line,type,devices,quantity,term_months,customer\n"
+        "Acme,PO-9,1,capacity,200,2,,C1\n"
+        "Acme,PO-9,2,core,1,1,,\n"
+        "Beta,PO-10,1,maintenance,100,1,12,B-New\n",
+        encoding="utf-8",
+    )
+    cli.ok("import", str(csv_file))
+    lid = cli.ok("license", "add", "-p", "Beta", "--po", "X", "--type", "core", "--devices", "1")
+    cli.ok("license", "void", lid.stdout.strip(), "--reason", "typo", "--yes")
+    engine = create_engine(normalize_db_url(store_url))
+    try:
+        with engine.connect() as conn:
+            kept = conn.execute(
+                text("SELECT day, actor, action, partner_id, count FROM event_day")
+            ).all()
+            logged = conn.execute(text("SELECT at, actor, action, partner_id FROM event")).all()
+    finally:
+        engine.dispose()
+    counted: dict[tuple[str, str, str, int], int] = {}
+    for at, actor, action, partner_id in logged:
+        key = (str(at)[:10], actor, action, partner_id or 0)
+        counted[key] = counted.get(key, 0) + 1
+    assert {(d, a, x, p): n for d, a, x, p, n in kept} == counted
+    assert ("license.mint" in {k[2] for k in counted}) and sum(counted.values()) > 15
+    rows = cli.json("report", "activity")
+    assert sum(r["count"] for r in rows) == len(logged)
+
+
+def test_a_store_before_report_speed_counts_its_whole_log_on_upgrade(
+    store_url: str, cli: Cli, seeded: dict[str, Any]
+) -> None:
+    """Revision 0007 on a store at 0006: the inventory index is made and `event_day`
+    counts every event already in the log (a new process, as an upgraded licensectl)."""
+    from sqlalchemy import text
+
+    from licensectl.store.engine import Store
+    from licensectl.store.url import normalize_db_url
+
+    before = cli.json("report", "activity", "--since", "2020-01-01")
+    inventory = cli.json("report", "inventory", "--by", "customer")
+    store = Store(normalize_db_url(store_url))
+    try:
+        with store.write() as s:  # back to revision 0006, as an older licensectl left it
+            s.execute(text("DROP INDEX ix_license_inventory"))
+            s.execute(text("DROP TABLE event_day"))
+            s.execute(text("DELETE FROM schema_migration WHERE version = 7"))
+            s.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+    finally:
+        store.dispose()
+
+    def run(*args: str) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-m", "licensectl", "--db", store_url, "-o", "json", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    run("db", "upgrade")
+    assert run("report", "activity", "--since", "2020-01-01") == before
+    assert run("report", "inventory", "--by", "customer") == inventory
+    assert run("db", "check")["ok"]

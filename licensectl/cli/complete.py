@@ -6,10 +6,15 @@ completion SHELL` do; Click's spelling `bash_complete` is accepted too) and the 
 typed so far. Where a License ID, a customer, a partner or a profile is expected, this
 module answers from the store with the standard library's `sqlite3` (or `psycopg` for a
 PostgreSQL store): a few index range scans that stop after `LIMIT` rows, so the answer
-comes in well under the 300 ms a shell user notices, however big the store. Everywhere
-else (command and option names) it hands over to Typer's own completion.
+comes in well under the 300 ms a shell user notices, however big the store. On a server
+(`--url`, `LICENSECTL_URL` or a remote profile) it asks the server's `complete` route
+(contract/api.py) with `http.client`, the token of `LICENSECTL_TOKEN` or of `licensectl
+login`, and a short timeout; an unreachable server, a missing or refused token, or any
+other failure offers nothing, silently. Everywhere else (command and option names) it
+hands over to Typer's own completion.
 
-Imports the standard library and `licensectl.config` (for profiles) only.
+Imports the standard library, `licensectl.config` (for profiles) and
+`licensectl.contract.api` (the route) only; `keyring` when a profile's token is needed.
 """
 
 from __future__ import annotations
@@ -26,8 +31,13 @@ from urllib.parse import unquote
 
 COMPLETE_VAR = "_LICENSECTL_COMPLETE"
 SHELLS = ("bash", "zsh", "fish")
-#: Candidates offered at most (a shell shows no more than a screenful anyway).
+#: Candidates offered at most (a shell shows no more than a screenful anyway); the
+#: server's `complete` route offers as many (contract.fields.COMPLETE_LIMIT).
 LIMIT = 50
+#: Seconds a remote completion waits to connect, and then for the answer: a shell user
+#: notices 300 ms, so a server slower than this offers nothing rather than a late list.
+#: `LICENSECTL_COMPLETION_TIMEOUT` (seconds) sets another, for a slow link.
+REMOTE_TIMEOUT = 0.25
 
 #: Commands whose first argument is a License ID.
 LICENSE_ARG = {
@@ -313,6 +323,9 @@ def candidates(
     db = _store(args, env)
     if db is None:
         return []
+    if isinstance(db, _Remote):
+        wire = {"license": "license_in_force" if command in IN_FORCE_ONLY else "license"}
+        return db.complete(wire.get(kind, kind), incomplete)
     with db:
         if kind == "license":
             return _licenses(db, incomplete, in_force_only=command in IN_FORCE_ONLY)
@@ -350,19 +363,92 @@ class _Db:
         self.conn.close()
 
 
-def _store(args: Sequence[str], env: Mapping[str, str]) -> _Db | None:
-    """The store the command line names, opened read-only; None for a remote profile or
-    a store that does not exist yet (completion never creates one)."""
+class _Remote:
+    """A licensectl server, asked through its `complete` route (one GET per keystroke)."""
+
+    def __init__(self, base: str, token: str | None, ca_bundle: str | None, timeout: float) -> None:
+        self.base = base
+        self.token = token
+        self.ca_bundle = ca_bundle
+        self.timeout = timeout
+
+    def complete(self, kind: str, prefix: str) -> list[Item]:
+        import http.client
+        import json
+        from urllib.parse import urlencode, urlsplit
+
+        from licensectl.contract.api import ROUTES
+
+        if not self.token:
+            return []  # the server would refuse: nothing to offer
+        parts = urlsplit(self.base)
+        route = ROUTES["complete"]
+        query = urlencode({"kind": kind, "prefix": prefix})
+        path = f"{parts.path.rstrip('/')}{route.path}?{query}"
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            import ssl
+
+            if self.ca_bundle:
+                context = ssl.create_default_context(cafile=self.ca_bundle)
+            else:
+                import certifi
+
+                context = ssl.create_default_context(cafile=certifi.where())
+            conn = http.client.HTTPSConnection(
+                parts.hostname or "", parts.port, timeout=self.timeout, context=context
+            )
+        elif parts.scheme == "http":
+            conn = http.client.HTTPConnection(
+                parts.hostname or "", parts.port, timeout=self.timeout
+            )
+        else:
+            return []
+        try:
+            conn.request(
+                route.method,
+                path,
+                headers={
+                    "Authorization": f"Bearer {self.token}",
+                    "Accept": "application/json",
+                    "User-Agent": "licensectl-completion",
+                },
+            )
+            answer = conn.getresponse()
+            if answer.status != route.status:
+                return []
+            data = json.loads(answer.read())
+        finally:
+            conn.close()
+        return [Item(str(i["value"]), str(i.get("help") or "")) for i in data["items"]]
+
+
+def _kept_token(profile: str) -> str | None:
+    """The token `licensectl login` kept in the OS keyring for a profile, if any."""
+    from licensectl import credentials
+
+    return credentials.get_secret(
+        credentials.token_entry(profile), what="the API token", hint="set LICENSECTL_TOKEN"
+    )
+
+
+def _store(args: Sequence[str], env: Mapping[str, str]) -> _Db | _Remote | None:
+    """The store the command line names, opened read-only, or the server it names; None
+    for a store that does not exist yet (completion never creates one)."""
     from licensectl import config
 
     db = _given(args, "--db") or env.get("LICENSECTL_DB") or None
-    if db is None and (_given(args, "--url") or env.get("LICENSECTL_URL")):
-        return None  # a server: a round trip per keystroke is too slow
+    server = _given(args, "--url") or env.get("LICENSECTL_URL") or None
+    ca_bundle = _given(args, "--ca-bundle") or env.get("LICENSECTL_CA_BUNDLE") or None
+    timeout = float(env.get("LICENSECTL_COMPLETION_TIMEOUT") or REMOTE_TIMEOUT)
+    if db is None and server is not None:
+        return _Remote(server, env.get("LICENSECTL_TOKEN") or None, ca_bundle, timeout)
     url: str | None = None
     if db is None:
         profile = config.get_profile(_given(args, "--profile") or env.get("LICENSECTL_PROFILE"))
         if profile is not None and profile.url:
-            return None  # a remote profile: a round trip per keystroke is too slow
+            token = env.get("LICENSECTL_TOKEN") or _kept_token(profile.name)
+            return _Remote(profile.url, token, ca_bundle or profile.ca_bundle, timeout)
         url = config.profile_db_url(profile) if profile is not None and profile.db else None
         if url is None:
             url = config.default_db_url()
@@ -396,25 +482,43 @@ def _fold(text: str) -> str:
 _TOP = "\U0010ffff"
 
 
+#: License IDs read in order before looking further by status (see `_licenses`).
+WINDOW = 1000
+_LICENSE_COLUMNS = "license_id, status, type, devices, quantity, purchase_order"
+
+
 def _licenses(db: _Db, incomplete: str, *, in_force_only: bool) -> list[Item]:
     """License IDs starting with what was typed: available first, then activated (then,
-    for show and history, retired ones). Each status is one range scan on the License ID
-    index that stops at `LIMIT`."""
+    for show and history, retired ones), each in ID order.
+
+    The first WINDOW IDs of the range come from the License ID index (a common status
+    is all there); a status with too few of them there is rare, and the rest of it comes
+    from the status index, from where the window ended. Either read stops early, so
+    neither a common nor a rare status costs a scan of the store."""
     start = incomplete.strip().lower()
+    end = start + "~"
     statuses = ["available", "activated"] + ([] if in_force_only else ["transferred", "void"])
+    window = db.rows(
+        f"SELECT {_LICENSE_COLUMNS} FROM license WHERE license_id >= ? AND license_id < ? "
+        "ORDER BY license_id LIMIT ?",
+        (start, end, WINDOW),
+    )
+    after = window[-1][0] if len(window) == WINDOW else None
     found: list[Item] = []
     for status in statuses:
-        if len(found) >= LIMIT:
+        wanted = LIMIT - len(found)
+        if wanted <= 0:
             break
-        rows = db.rows(
-            "SELECT license_id, type, devices, quantity, purchase_order FROM license "
-            "WHERE license_id >= ? AND license_id < ? AND status = ? "
-            "ORDER BY license_id LIMIT ?",
-            (start, start + "~", status, LIMIT - len(found)),
-        )
+        rows = [r for r in window if r[1] == status][:wanted]
+        if after is not None and len(rows) < wanted:
+            rows += db.rows(
+                f"SELECT {_LICENSE_COLUMNS} FROM license WHERE status = ? AND license_id > ? "
+                "AND license_id < ? ORDER BY license_id LIMIT ?",
+                (status, after, end, wanted - len(rows)),
+            )
         found.extend(
             Item(lid, f"{status} {kind} {devices}×{quantity} PO {po}")
-            for lid, kind, devices, quantity, po in rows
+            for lid, _, kind, devices, quantity, po in rows
         )
     return found
 

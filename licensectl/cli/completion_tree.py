@@ -592,6 +592,12 @@ TREE: dict[str, dict[str, Any]] = {
             [["--partner", "-p"], True, "Only this partner's."],
             [["--by"], True, "Group by customer, po or type. (default: type)"],
             [
+                ["--limit"],
+                True,
+                "At most this many groups (the total still counts every license). (default: 100)",
+            ],
+            [["--all"], False, "Every group, no limit."],
+            [
                 ["--html"],
                 True,
                 "Also write the report as one self-contained HTML page (charts as SVG).",

@@ -17,6 +17,7 @@ import typer
 from licensectl.cli.context import Application, get_app, given
 from licensectl.cli.output import Column, to_data
 from licensectl.contract.fields import doc
+from licensectl.domain import COUNT_MAX
 
 if TYPE_CHECKING:
     from licensectl.report_html import Section
@@ -189,9 +190,17 @@ def inventory(
         str | None,
         typer.Option("--by", metavar="customer|po|type", help=doc("inventory_by")),
     ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, max=COUNT_MAX, help=doc("groups_limit")),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help=doc("all_groups"))] = False,
     html: HtmlOpt = None,
 ) -> None:
-    """Licenses and copies in force, free, activated, retired and void, with totals."""
+    """Licenses and copies in force, free, activated, retired and void, with totals.
+
+    Shows the first 100 groups (--limit N, or --all for every one); the total always
+    counts every license."""
     from licensectl.contract.requests import InventoryQuery
 
     application = get_app(ctx)
@@ -201,10 +210,17 @@ def inventory(
     from licensectl.errors import UsageError
 
     try:
-        query = InventoryQuery.model_validate(given(partner=partner, by=by and by.strip().lower()))
+        query = InventoryQuery.model_validate(
+            given(partner=partner, by=by and by.strip().lower(), limit=limit, all=all_ or None)
+        )
     except ValidationError as exc:
         raise UsageError(describe_invalid(exc, InventoryQuery), field="by") from None
     report = application.backend().report_inventory(query)
+    if report.more:
+        application.out.warn(
+            f"showing the first {query.limit} groups of {report.by}; more exist (the total "
+            "counts them all). Use --all for every group, or --limit N"
+        )
     _emit(
         application,
         title=f"Inventory by {report.by}",

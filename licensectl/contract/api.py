@@ -97,6 +97,8 @@ ROUTES: Final[dict[str, Route]] = {
     "report_coverage": Route("GET", "/v1/reports/coverage"),
     "report_inventory": Route("GET", "/v1/reports/inventory"),
     "report_activity": Route("GET", "/v1/reports/activity"),
+    # shell completion of objects: `kind` and `prefix` as query parameters
+    "complete": Route("GET", "/v1/complete"),
     # the portal's keys and the store
     "keys_list": Route("GET", "/v1/keys/public", public=True),
     "keys_rotate": Route("POST", "/v1/keys/rotate"),

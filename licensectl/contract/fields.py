@@ -18,6 +18,8 @@ class Doc(NamedTuple):
 
 #: Rows a list returns unless told otherwise.
 DEFAULT_LIMIT: Final = 100
+#: Candidates a completion offers at most (a shell shows no more than a screenful).
+COMPLETE_LIMIT: Final = 50
 
 FIELDS: Final[dict[str, Doc]] = {
     # accounts
@@ -67,6 +69,15 @@ FIELDS: Final[dict[str, Doc]] = {
     "report_partner": Doc("Only this partner's."),
     "inventory_by": Doc("Group by customer, po or type.", "type"),
     "since": Doc("Events from this day on (YYYY-MM-DD; default: 30 days ago)."),
+    "groups_limit": Doc(
+        "At most this many groups (the total still counts every license).", DEFAULT_LIMIT
+    ),
+    "all_groups": Doc("Every group, no limit."),
+    # completion
+    "complete_kind": Doc(
+        "What to complete: license (available first), license_in_force, customer or partner."
+    ),
+    "complete_prefix": Doc("What was typed so far.", ""),
     # tokens
     "token_role": Doc("What the token may do: admin, partner or customer."),
     "token_partner": Doc("The partner a partner or customer token is scoped to."),

@@ -277,7 +277,10 @@ class InventoryRow(Public):
 class InventoryReport(Public):
     by: str
     rows: list[InventoryRow]
+    #: Every license in scope, whether or not its group is among `rows`.
     total: InventoryRow
+    #: More groups exist than `rows` shows (the query's `limit`; `all` shows every one).
+    more: bool = False
 
 
 class ActivityRow(Public):
@@ -292,6 +295,20 @@ class ActivityReport(Public):
     #: Events a day, every day since `since`.
     days: list[ChartBar]
     rows: list[ActivityRow]
+
+
+# --- completion ---------------------------------------------------------------------
+
+
+class Completion(Public):
+    """One candidate a shell offers: the word, and a line about it."""
+
+    value: str
+    help: str = ""
+
+
+class Completions(Public):
+    items: list[Completion]
 
 
 # --- the store and the portal's keys ------------------------------------------------

@@ -24,6 +24,7 @@ from licensectl.contract.models import (
     ActivationPublic,
     ActivityReport,
     BatchResult,
+    Completions,
     CoverageReport,
     CustomerPage,
     CustomerPublic,
@@ -50,6 +51,7 @@ from licensectl.contract.models import (
 from licensectl.contract.requests import (
     Activate,
     ActivityQuery,
+    CompleteQuery,
     CoverageQuery,
     CustomerAdd,
     CustomerEmail,
@@ -159,6 +161,12 @@ class Backend(Protocol):
     def report_coverage(self, query: CoverageQuery) -> CoverageReport: ...
     def report_inventory(self, query: InventoryQuery) -> InventoryReport: ...
     def report_activity(self, query: ActivityQuery) -> ActivityReport: ...
+
+    # --- shell completion (a few index range scans, within the principal's scope) ---
+    def complete(self, query: CompleteQuery) -> Completions:
+        """Candidates starting with `query.prefix`: License IDs (available first),
+        customer names and IDs, or partner names; at most COMPLETE_LIMIT."""
+        ...
 
     # --- the portal's signing keys ------------------------------------------------
     def keys_list(self) -> list[KeyPublic]: ...

@@ -194,10 +194,22 @@ InventoryBy = Literal["customer", "po", "type"]
 class InventoryQuery(Request):
     partner: StrictStr | None = _field("report_partner")
     by: InventoryBy = _field("inventory_by")
+    limit: StrictInt = _field("groups_limit")
+    all: bool = Field(False, description=FIELDS["all_groups"].help)
 
 
 class ActivityQuery(Request):
     since: date | None = _field("since")
+
+
+# --- completion -------------------------------------------------------------------
+
+CompleteKind = Literal["license", "license_in_force", "customer", "partner"]
+
+
+class CompleteQuery(Request):
+    kind: CompleteKind = _field("complete_kind", required=True)
+    prefix: StrictStr = _field("complete_prefix")
 
 
 # --- tokens -----------------------------------------------------------------------

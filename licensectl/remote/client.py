@@ -50,6 +50,7 @@ from licensectl.contract.models import (
     ActivationPublic,
     ActivityReport,
     BatchResult,
+    Completions,
     CoverageReport,
     CustomerPage,
     CustomerPublic,
@@ -89,6 +90,7 @@ if TYPE_CHECKING:
     from licensectl.contract.requests import (
         Activate,
         ActivityQuery,
+        CompleteQuery,
         CoverageQuery,
         CustomerAdd,
         CustomerEmail,
@@ -574,6 +576,10 @@ class RemoteBackend:
 
     def report_activity(self, query: ActivityQuery) -> ActivityReport:
         result: ActivityReport = self.call("report_activity", ActivityReport, query)
+        return result
+
+    def complete(self, query: CompleteQuery) -> Completions:
+        result: Completions = self.call("complete", Completions, query)
         return result
 
     # --- licenses ---------------------------------------------------------------

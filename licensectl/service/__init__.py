@@ -30,6 +30,7 @@ PARTS: tuple[str, ...] = (
     "exporting.ExportOps",
     "batch.BatchOps",
     "reports.ReportOps",
+    "completion.CompletionOps",
     "tokens.TokenOps",
 )
 
@@ -74,6 +75,11 @@ OPERATIONS: dict[str, str] = {
     "customer_show": "accounts.AccountOps",
     "partner_add": "accounts.AccountOps",
     "partner_list": "accounts.AccountOps",
+    # completion.CompletionOps
+    "_complete_customers": "completion.CompletionOps",
+    "_complete_licenses": "completion.CompletionOps",
+    "_complete_partners": "completion.CompletionOps",
+    "complete": "completion.CompletionOps",
     # batch.BatchOps
     "_dispatch": "batch.BatchOps",
     "run_batch": "batch.BatchOps",
@@ -139,6 +145,7 @@ if TYPE_CHECKING:
     from licensectl.service.accounts import AccountOps
     from licensectl.service.activation import ActivationOps
     from licensectl.service.batch import BatchOps
+    from licensectl.service.completion import CompletionOps
     from licensectl.service.corrections import CorrectionOps
     from licensectl.service.exporting import ExportOps
     from licensectl.service.importing import ImportOps
@@ -157,6 +164,7 @@ if TYPE_CHECKING:
         ExportOps,
         BatchOps,
         ReportOps,
+        CompletionOps,
         TokenOps,
     ):
         """The rules of the domain over a SQLite or PostgreSQL store, as one principal."""

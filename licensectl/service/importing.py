@@ -47,7 +47,14 @@ from licensectl.importer import ImportRow, iter_rows
 from licensectl.models import Customer, License, Partner
 from licensectl.service.base import BaseBackend, _DryRun
 from licensectl.service.lookup import IN_CHUNK, Lookups
-from licensectl.store.audit import NewEvent, append_events, at_text, chain_head, link
+from licensectl.store.audit import (
+    NewEvent,
+    append_events,
+    at_text,
+    chain_head,
+    count_days_since,
+    link,
+)
 
 #: Rows checked and written together: big enough that per-statement costs vanish, small
 #: enough that a batch's rows and look-ups stay a few megabytes.
@@ -523,6 +530,7 @@ class _Import:
              "JOIN customer c ON c.id = l.customer_pk", "l.parent_id IS NOT NULL"),
         )  # fmt: skip
         top = self._max_seq()
+        before = self.conn.exec_driver_sql("SELECT max(id) FROM event").scalar() or 0
         try:
             for action, license_id, customer_id, details, join, which in plans:
                 fields = f"?, ?, '{action}', {license_id}, {customer_id}, l.partner_id, {details}"
@@ -546,6 +554,7 @@ class _Import:
                     if stored != made:
                         raise RuntimeError("the import's events were not chained in order")
                     low = high
+            count_days_since(self.conn, before)
         finally:
             raw.create_function("licensectl_chain", 7, None)
 

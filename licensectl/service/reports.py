@@ -29,7 +29,7 @@ from licensectl.contract.models import (
 from licensectl.contract.requests import ActivityQuery, CoverageQuery, InventoryQuery, RenewalsQuery
 from licensectl.domain import LicenseStatus, LicenseType, utcnow
 from licensectl.errors import UsageError
-from licensectl.models import Activation, Customer, Event, License, SmartServer
+from licensectl.models import Activation, Customer, Event, EventDay, License, SmartServer
 from licensectl.service.lookup import Lookups, scoped_licenses
 
 #: Days a report window may span (ten years), so a chart stays a chart.
@@ -162,55 +162,85 @@ class ReportOps(Lookups):
         return CoverageReport(rows=rows)
 
     def report_inventory(self, query: InventoryQuery) -> InventoryReport:
-        live = col(License.status).in_([LicenseStatus.AVAILABLE, LicenseStatus.ACTIVATED])
+        """Groups in their key's order (type, customer account, purchase order), the first
+        `limit` of them unless `all`; the total always counts every license in scope.
 
-        def count_if(condition: Any, value: Any = 1) -> Any:
-            return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
-
-        figures = (
-            count_if(live),
-            count_if(live, License.quantity),
-            count_if(live, License.quantity - License.active_copies),
-            count_if(live, License.active_copies),
-            count_if(License.status == LicenseStatus.TRANSFERRED),
-            count_if(License.status == LicenseStatus.VOID),
-        )
+        One pass over ix_license_inventory (it covers every figure, so no table row is
+        read) counts licenses, copies and active copies per customer key, type and status,
+        in the index's own order: plain counts, no sort. The figures and the groups by type
+        or customer come from those few tens of thousands of rows, and so does the total.
+        By purchase order the groups come from the PO index, which stops after `limit`."""
+        if not query.all and query.limit < 1:
+            raise UsageError("limit must be at least 1", field="limit")
+        limit = None if query.all else query.limit
         with self._read() as s:
             base = self._report_scope(s, select(License), query.partner)
-            label: Any
-            keys: tuple[Any, ...]
+            counted = (
+                base.with_only_columns(
+                    col(License.customer_pk).label("pk"),
+                    col(License.type).label("kind"),
+                    col(License.status).label("status"),
+                    func.count().label("n"),
+                    func.sum(License.quantity).label("copies"),
+                    func.sum(License.active_copies).label("active"),
+                )
+                .group_by(License.customer_pk, License.type, License.status)
+                .subquery()
+            )
+            figures = _figures(counted)
+            grouped: Any
             if query.by == "type":
-                label, keys = License.type, (License.type,)
-            elif query.by == "po":
-                label, keys = func.min(License.purchase_order), (License.po_key,)
-            else:
-                # Grouped by the customer key alone (its index gives the order, no sort),
-                # then the few thousand groups get their names.
-                names = [f"f{i}" for i in range(len(figures))]
-                per_pk = (
-                    base.with_only_columns(
-                        col(License.customer_pk).label("pk"),
-                        *(f.label(n) for f, n in zip(figures, names, strict=True)),
-                    )
-                    .group_by(License.customer_pk)
-                    .subquery()
-                )
                 grouped = (
-                    sql_select(
-                        func.coalesce(Customer.name, literal("My Inventory")),
-                        *(per_pk.c[n] for n in names),
-                    )
-                    .select_from(per_pk)
-                    .outerjoin(Customer, col(Customer.id) == per_pk.c.pk)
-                    .order_by(per_pk.c.pk)
+                    sql_select(counted.c.kind, *figures)
+                    .group_by(counted.c.kind)
+                    .order_by(counted.c.kind)
                 )
-            if query.by != "customer":
-                grouped = base.with_only_columns(label, *figures).group_by(*keys).order_by(*keys)
-            rows = [_inventory_row(str(getattr(g, "value", g)), f) for g, *f in s.execute(grouped)]
-        # The totals from the groups just counted, not a second scan of every license.
-        fields = ("licenses", "copies", "free", "activated", "retired", "void")
-        total = [sum(getattr(r, f) for r in rows) for f in fields]
-        return InventoryReport(by=query.by, rows=rows, total=_inventory_row("total", total))
+            elif query.by == "customer":
+                # Partner inventory ("My Inventory", no customer key) first on both engines.
+                pg = s.get_bind().dialect.name == "postgresql"
+                grouped = (
+                    sql_select(func.coalesce(Customer.name, literal("My Inventory")), *figures)
+                    .select_from(counted)
+                    .outerjoin(Customer, col(Customer.id) == counted.c.pk)
+                    .group_by(counted.c.pk, Customer.name)
+                    .order_by(counted.c.pk.nulls_first() if pg else counted.c.pk)
+                )
+            else:
+                live = col(License.status).in_([LicenseStatus.AVAILABLE, LicenseStatus.ACTIVATED])
+
+                def count_if(condition: Any, value: Any = 1) -> Any:
+                    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+                grouped = (
+                    base.with_only_columns(
+                        func.min(License.purchase_order),
+                        count_if(live),
+                        count_if(live, License.quantity),
+                        count_if(live, License.quantity - License.active_copies),
+                        count_if(live, License.active_copies),
+                        count_if(License.status == LicenseStatus.TRANSFERRED),
+                        count_if(License.status == LicenseStatus.VOID),
+                    )
+                    .group_by(License.po_key)
+                    .order_by(License.po_key)
+                )
+                if limit is not None:
+                    grouped = grouped.limit(limit + 1)
+            groups = s.execute(grouped).all()
+            more = limit is not None and len(groups) > limit
+            if query.by == "po" and more:
+                # Not every group was counted: the total from the one pass instead.
+                total = list(s.execute(sql_select(*figures)).one())
+            else:
+                # The totals from the groups just counted, not a second pass.
+                total = [sum(int(g[i] or 0) for g in groups) for i in range(1, 7)]
+        shown = groups[:limit] if limit is not None else groups
+        return InventoryReport(
+            by=query.by,
+            rows=[_inventory_row(str(getattr(g, "value", g)), f) for g, *f in shown],
+            total=_inventory_row("total", total),
+            more=more,
+        )
 
     def report_activity(self, query: ActivityQuery) -> ActivityReport:
         today = utcnow().date()
@@ -221,20 +251,40 @@ class ReportOps(Lookups):
             raise UsageError(f"since must be within {WINDOW_MAX} days", field="since")
         start = datetime(since.year, since.month, since.day, tzinfo=UTC)
         with self._read() as s:
-            day = _when(s, Event.at, "day")
-            base = select(Event).where(col(Event.at) >= start)
             scope = self._scope_of(s)
-            if scope.partner_id is not None:
-                base = base.where(Event.partner_id == scope.partner_id)
-            if scope.customer_pk is not None:
+            grouped: Any
+            if scope.customer_pk is None:
+                # The day counts the writers keep (models.EventDay): a few rows a day,
+                # however many events there were.
+                counts = select(EventDay).where(col(EventDay.day) >= since.isoformat())
+                if scope.partner_id is not None:
+                    counts = counts.where(EventDay.partner_id == scope.partner_id)
+                grouped = (
+                    counts.with_only_columns(
+                        col(EventDay.day),
+                        col(EventDay.actor),
+                        col(EventDay.action),
+                        func.sum(EventDay.count),
+                    )
+                    .group_by(EventDay.day, EventDay.actor, EventDay.action)
+                    .order_by(EventDay.day, EventDay.actor, EventDay.action)
+                )
+            else:
+                # A customer's own events (not counted apart): few, found by their index.
                 own = s.get(Customer, scope.customer_pk)
                 assert own is not None
-                base = base.where(Event.customer_id == own.customer_id)
-            grouped = (
-                base.with_only_columns(day, col(Event.actor), col(Event.action), func.count())
-                .group_by(day, Event.actor, Event.action)
-                .order_by(day, Event.actor, Event.action)
-            )
+                day = _when(s, Event.at, "day")
+                grouped = (
+                    select(Event)
+                    .where(
+                        col(Event.at) >= start,
+                        Event.customer_id == own.customer_id,
+                        Event.partner_id == scope.partner_id,
+                    )
+                    .with_only_columns(day, col(Event.actor), col(Event.action), func.count())
+                    .group_by(day, Event.actor, Event.action)
+                    .order_by(day, Event.actor, Event.action)
+                )
             rows = [
                 ActivityRow(day=d, actor=a, action=x, count=int(n))
                 for d, a, x, n in s.execute(grouped)
@@ -252,6 +302,24 @@ class ReportOps(Lookups):
             ],
             rows=rows,
         )
+
+
+def _figures(counted: Any) -> tuple[Any, ...]:
+    """Licenses, copies, free, activated copies (in force: available or activated),
+    retired and void, added up from counts per status (`n`, `copies`, `active`)."""
+    live = counted.c.status.in_([LicenseStatus.AVAILABLE, LicenseStatus.ACTIVATED])
+
+    def total_if(condition: Any, value: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+    return (
+        total_if(live, counted.c.n),
+        total_if(live, counted.c.copies),
+        total_if(live, counted.c.copies - counted.c.active),
+        total_if(live, counted.c.active),
+        total_if(counted.c.status == LicenseStatus.TRANSFERRED, counted.c.n),
+        total_if(counted.c.status == LicenseStatus.VOID, counted.c.n),
+    )
 
 
 def _inventory_row(group: str, figures: Any) -> InventoryRow:

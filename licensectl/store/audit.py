@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
@@ -225,6 +226,7 @@ def append_events(conn: Connection, events: Iterable[NewEvent]) -> int:
     head = chain_head(conn)
     count = 0
     batch: list[tuple[Any, ...]] = []
+    days: Counter[tuple[str, str, str, int]] = Counter()
     moment: object = None
     at = ""
     stored_at: Any = None
@@ -242,10 +244,43 @@ def append_events(conn: Connection, events: Iterable[NewEvent]) -> int:
             conn.exec_driver_sql(sql, batch)
             count += len(batch)
             batch = []
+        days[(at[:10], e.actor, e.action, e.partner_id or 0)] += 1
     if batch:
         conn.exec_driver_sql(sql, batch)
         count += len(batch)
+    add_day_counts(conn, days)
     return count
+
+
+_DAY_UPSERT = (
+    "INSERT INTO event_day (day, actor, action, partner_id, count) {source} "
+    "ON CONFLICT (day, actor, action, partner_id) "
+    "DO UPDATE SET count = event_day.count + excluded.count"
+)
+
+
+def add_day_counts(conn: Connection, days: Mapping[tuple[str, str, str, int], int]) -> None:
+    """Add events just written to `event_day` (models.EventDay): per (day, actor, action,
+    partner id or 0), how many. Call inside the write transaction that wrote them."""
+    if not days:
+        return
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = _DAY_UPSERT.format(source=f"VALUES ({', '.join([mark] * 5)})")
+    conn.exec_driver_sql(sql, [(*key, n) for key, n in days.items()])
+
+
+def count_days_since(conn: Connection, after_id: int) -> None:
+    """Add every event above `after_id` to `event_day`, counted by the database: for
+    writers that insert events with INSERT ... SELECT (the import on SQLite), and for
+    revision 0007, which counts the whole log (`after_id` 0)."""
+    sqlite = conn.dialect.name == "sqlite"
+    day = "substr(at, 1, 10)" if sqlite else "to_char(at, 'YYYY-MM-DD')"
+    mark = "?" if sqlite else "%s"
+    source = (
+        f"SELECT {day}, actor, action, coalesce(partner_id, 0), count(*) FROM event "
+        f"WHERE id > {mark} GROUP BY {day}, actor, action, coalesce(partner_id, 0)"
+    )
+    conn.exec_driver_sql(_DAY_UPSERT.format(source=source), (after_id,))
 
 
 class StoredEvent(NamedTuple):
@@ -465,7 +500,9 @@ __all__ = [
     "GENESIS",
     "NewEvent",
     "add_hash_chain",
+    "add_day_counts",
     "append_events",
+    "count_days_since",
     "install_guards",
     "missing_guards",
     "verify_chain",

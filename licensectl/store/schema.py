@@ -24,7 +24,7 @@ from sqlmodel import SQLModel, col
 
 from licensectl import models
 from licensectl.errors import StoreUnavailableError
-from licensectl.store.audit import add_hash_chain
+from licensectl.store.audit import add_hash_chain, count_days_since
 from licensectl.store.engine import Store
 from licensectl.store.nfkc_keys import rekey_nfkc
 from licensectl.store.url import redact_url
@@ -79,6 +79,18 @@ def everyday(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_event_at ON event (at)")
 
 
+def report_speed(conn: Connection) -> None:
+    """`report inventory`'s covering index (models.INVENTORY_INDEX); `event_day`, the
+    events a day that `report activity` adds up, counted once from the whole log.
+
+    Idempotent: a new store made by migration 1 already has both (and no events)."""
+    name, *columns = models.INVENTORY_INDEX
+    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON license ({', '.join(columns)})")
+    models.EventDay.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+    if conn.exec_driver_sql("SELECT count(*) FROM event_day").scalar() == 0:
+        count_days_since(conn, 0)
+
+
 #: The numbered migrations from before Alembic; each is now the revision "000N".
 #: (Number 4 never shipped without Alembic, but stores of its branch may exist.)
 MIGRATIONS: list[Migration] = [
@@ -88,13 +100,14 @@ MIGRATIONS: list[Migration] = [
     (4, "audit log: hash chain, REPLACE and TRUNCATE guards", add_hash_chain),
 ]
 #: Every revision, oldest first (tests check it against store/migrations/versions/).
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 HEAD = REVISIONS[-1]
 #: The number each revision records in `schema_migration`.
 LATEST = len(REVISIONS)
 #: The names revisions after the numbered migrations record in `schema_migration`.
 SEARCH_INDEXES = "indexes for search at scale"
 EVERYDAY = "customer notes; void licenses free their PO line; events by time"
+REPORT_SPEED = "reports: inventory covering index, events a day"
 
 
 def recorded_names() -> dict[int, str]:
@@ -103,6 +116,7 @@ def recorded_names() -> dict[int, str]:
         **{version: name for version, name, _ in MIGRATIONS},
         5: SEARCH_INDEXES,
         6: EVERYDAY,
+        7: REPORT_SPEED,
     }
 
 

@@ -12,12 +12,14 @@ from pydantic import ValidationError
 from licensectl.contract.fields import doc
 from licensectl.contract.models import (
     ActivityReport,
+    Completions,
     CoverageReport,
     InventoryReport,
     RenewalsReport,
 )
 from licensectl.contract.requests import (
     ActivityQuery,
+    CompleteQuery,
     CoverageQuery,
     InventoryBy,
     InventoryQuery,
@@ -65,9 +67,12 @@ async def report_inventory(
     backend: Backend,
     partner: Partner = None,
     by: Annotated[InventoryBy | None, Query(description=doc("inventory_by"))] = None,
+    limit: Annotated[int | None, Query(description=doc("groups_limit"))] = None,
+    all: Annotated[bool | None, Query(description=doc("all_groups"))] = None,
 ) -> Response:
-    """Licenses and copies in force, free, activated, retired and void, by group, with totals."""
-    query = _query(InventoryQuery, partner=partner, by=by)
+    """Licenses and copies in force, free, activated, retired and void, by group, with totals
+    (the first `limit` groups unless `all`; `more` says whether there are others)."""
+    query = _query(InventoryQuery, partner=partner, by=by, limit=limit, all=all)
     return await read(lambda: backend.report_inventory(query))
 
 
@@ -79,3 +84,15 @@ async def report_activity(
     """Events by day, actor and action since a day."""
     query = _query(ActivityQuery, since=since)
     return await read(lambda: backend.report_activity(query))
+
+
+@operation(router, "complete", model=Completions, errors=READ_ERRORS)
+async def complete(
+    backend: Backend,
+    kind: Annotated[str, Query(description=doc("complete_kind"))],
+    prefix: Annotated[str, Query(description=doc("complete_prefix"))] = "",
+) -> Response:
+    """Shell completion: License IDs (available first), customers or partners starting with
+    `prefix`, within the token's scope; at most 50."""
+    query = _query(CompleteQuery, kind=kind, prefix=prefix)
+    return await read(lambda: backend.complete(query))
