@@ -344,3 +344,48 @@ def test_a_store_before_report_speed_counts_its_whole_log_on_upgrade(
     assert run("report", "activity", "--since", "2020-01-01") == before
     assert run("report", "inventory", "--by", "customer") == inventory
     assert run("db", "check")["ok"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("zone", ["Etc/GMT-14", "Etc/GMT+12"])
+def test_days_are_utc_days_whatever_the_servers_time_zone(zone: str, tmp_path: Path) -> None:
+    """A PostgreSQL server's own TimeZone (initdb takes the machine's) never moves an
+    event to another day: days in event_day and `report activity` (and every day or month
+    computed in SQL) are UTC days, as on SQLite. For any instant one of UTC+14 and UTC-12 is on another date
+    than UTC, so one of the two cases fails where the session's zone leaks in."""
+    from datetime import UTC
+
+    from conftest import PG_URL, create_pg_database, drop_pg_database
+
+    if not PG_URL:
+        pytest.skip("set LICENSECTL_TEST_PG_URL to run the PostgreSQL tests")
+    import psycopg
+    from sqlalchemy import create_engine, text
+
+    url = create_pg_database()
+    try:
+        name = url.rsplit("/", 1)[1]
+        admin = url.rsplit("/", 1)[0].replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE \"{name}\" SET timezone = '{zone}'")
+        cli = Cli(db=url)
+        cli.ok("partner", "add", "Acme")
+        csv_file = tmp_path / "po.csv"
+        csv_file.write_text(
+            "partner,purchase_order,po_line,type,devices,quantity,term_months,customer\n"
+            "Acme,PO-1,1,capacity,10,1,,C1\nAcme,PO-1,2,maintenance,10,1,12,C1\n",
+            encoding="utf-8",
+        )
+        cli.ok("import", str(csv_file))
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                ats = conn.execute(text("SELECT at FROM event")).scalars().all()
+                kept = set(conn.execute(text("SELECT day FROM event_day")).scalars().all())
+        finally:
+            engine.dispose()
+        utc_days = {at.astimezone(UTC).strftime("%Y-%m-%d") for at in ats}
+        assert kept == utc_days
+        assert {r["day"] for r in cli.json("report", "activity")} == utc_days
+    finally:
+        drop_pg_database(url)

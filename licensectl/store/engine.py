@@ -88,7 +88,23 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _sqlite_setup(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    _postgres_setup(engine)
+    return engine
+
+
+def _postgres_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Days and months computed in SQL (reports, event_day, db check) are UTC days, as
+        # every time licensectl writes is UTC: never the server's own TimeZone, which
+        # initdb takes from the machine. Outside a transaction, so no rollback undoes it.
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        try:
+            dbapi_conn.execute("SET TIME ZONE 'UTC'")
+        finally:
+            dbapi_conn.autocommit = autocommit
 
 
 def _sqlite_setup(engine: Engine) -> None:
