@@ -351,8 +351,8 @@ def test_a_store_before_report_speed_counts_its_whole_log_on_upgrade(
 def test_days_are_utc_days_whatever_the_servers_time_zone(zone: str, tmp_path: Path) -> None:
     """A PostgreSQL server's own TimeZone (initdb takes the machine's) never moves an
     event to another day: days in event_day and `report activity` (and every day or month
-    computed in SQL) are UTC days, as on SQLite. For any instant one of UTC+14 and UTC-12 is on another date
-    than UTC, so one of the two cases fails where the session's zone leaks in."""
+    computed in SQL) are UTC days, as on SQLite. For any instant one of UTC+14 and UTC-12
+    is on another date than UTC, so one of the two cases fails where the zone leaks in."""
     from datetime import UTC
 
     from conftest import PG_URL, create_pg_database, drop_pg_database
