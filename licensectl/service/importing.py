@@ -187,7 +187,7 @@ class _Import:
             LICENSES.name: _LICENSE_COLUMNS,
             _ROWS.name: ("file_row", "partner_id", "po_key", "po_line"),
             _SEEN.name: ("seq", "file_row"),
-            CUSTOMERS.name: ("customer_id", "partner_id", "name", "name_key", "created_at"),
+            CUSTOMERS.name: ("id", "customer_id", "partner_id", "name", "name_key", "created_at"),
         }
         self.insert = {
             table.name: self._insert_sql(table, self.columns[table.name])
@@ -212,6 +212,7 @@ class _Import:
         self.statistics = _Statistics(self.conn) if self.postgres else None
         self.pauses = _SqlitePauses(self.conn) if not self.postgres else None
         batch: list[_New] = []
+        last_po, last_po_key = "", ""
         for item in rows:
             if isinstance(item, list):
                 self.summary.errors.extend(item)
@@ -227,7 +228,9 @@ class _Import:
                     )
                 )
                 continue
-            batch.append(_New(item, partner, domain.po_key(item.purchase_order)))
+            if item.purchase_order != last_po:  # a PO's lines mostly follow each other
+                last_po, last_po_key = item.purchase_order, domain.po_key(item.purchase_order)
+            batch.append(_New(item, partner, last_po_key))
             if len(batch) >= IMPORT_BATCH:
                 self._batch(batch)
                 batch = []
@@ -450,11 +453,12 @@ class _Import:
                 domain.new_ids(len(missing)), missing.items(), strict=True
             )
         ]
+        pks = self._new_customer_pks(len(created))
         self._bulk(
             CUSTOMERS,
             [
-                (customer_id, partner.id, name, key[1], self.created_at)
-                for customer_id, key, partner, name in created
+                (pk, customer_id, partner.id, name, key[1], self.created_at)
+                for pk, (customer_id, key, partner, name) in zip(pks, created, strict=True)
             ],
         )
         append_events(
@@ -472,8 +476,26 @@ class _Import:
                 for customer_id, _, partner, name in created
             ),
         )
-        self._find_customers({key: (partner, name) for _, key, partner, name in created})
+        for pk, (_, key, _, _) in zip(pks, created, strict=True):
+            self.customers[key] = pk
         self.summary.customers_created += len(created)
+
+    def _new_customer_pks(self, count: int) -> list[int]:
+        """Primary keys for `count` new customers, so that nothing needs reading back:
+        on SQLite the ones it would give them itself (the largest plus one, and so on;
+        nobody else writes while the import holds the write lock), on PostgreSQL drawn from
+        the column's own sequence."""
+        if self.postgres:
+            return [
+                int(pk)
+                for (pk,) in self.conn.exec_driver_sql(
+                    "SELECT nextval(pg_get_serial_sequence('customer', 'id')) "
+                    "FROM generate_series(1, %s)",
+                    (count,),
+                )
+            ]
+        last = int(self.conn.exec_driver_sql("SELECT max(id) FROM customer").scalar() or 0)
+        return list(range(last + 1, last + 1 + count))
 
     def _license_events(self, start: int) -> None:
         if self.pauses is not None:
