@@ -9,9 +9,11 @@ row, or a dry run, rolls the whole transaction back, so the store is exactly as 
 and a killed import is simply a transaction that never committed.
 
 The events are the ones `customer add`, `license add` and `transfer` write. Those of the
-licenses are written at the end, read back from the new rows a chunk at a time and
-chained in Python (each event's hash needs the one before it: store/audit.py), with the
-driver's own executemany.
+licenses are written at the end, a chunk of licenses at a time, each event's hash chained
+to the one before it (store/audit.py): on SQLite by one `INSERT … SELECT` per chunk that
+calls the hash as a registered function; on PostgreSQL read back, chained in Python and
+written by COPY. On SQLite the import also sets aside, inside its transaction, what costs
+more row by row than built once at the end (`_SqlitePauses`).
 """
 
 from __future__ import annotations
