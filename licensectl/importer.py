@@ -342,6 +342,9 @@ class _Validator:
         self._keys = _KeyTracker() if check_duplicates else None
         # Partner and customer names repeat from row to row; purchase orders mostly do not.
         self._names: dict[str, str] = {}
+        #: The last purchase order as written and cleaned: a PO's lines mostly follow
+        #: each other.
+        self._last_po: tuple[object, str] = (object(), "")
 
     def _name(
         self, value: object, field: str, row: int, errors: list[RowError], *, required: bool
@@ -361,7 +364,13 @@ class _Validator:
         errors: list[RowError] = []
         get = record.get
         partner = self._name(get("partner"), "partner", row, errors, required=True)
-        purchase_order = _name(get("purchase_order"), "purchase_order", row, errors, required=True)
+        raw_po = get("purchase_order")
+        if raw_po == self._last_po[0] and isinstance(raw_po, str):
+            purchase_order: str | None = self._last_po[1]  # the next line of the same PO
+        else:
+            purchase_order = _name(raw_po, "purchase_order", row, errors, required=True)
+            if purchase_order is not None and isinstance(raw_po, str):
+                self._last_po = (raw_po, purchase_order)
         po_line = _int(get("po_line"), "po_line", row, errors, default=1)
         license_type = _license_type(get("type"), row, errors)
         devices = _int(get("devices"), "devices", row, errors, required=True)

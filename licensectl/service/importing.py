@@ -9,9 +9,11 @@ row, or a dry run, rolls the whole transaction back, so the store is exactly as 
 and a killed import is simply a transaction that never committed.
 
 The events are the ones `customer add`, `license add` and `transfer` write. Those of the
-licenses are written at the end, read back from the new rows a chunk at a time and
-chained in Python (each event's hash needs the one before it: store/audit.py), with the
-driver's own executemany.
+licenses are written at the end, a chunk of licenses at a time, each event's hash chained
+to the one before it (store/audit.py): on SQLite by one `INSERT … SELECT` per chunk that
+calls the hash as a registered function; on PostgreSQL read back, chained in Python and
+written by COPY. On SQLite the import also sets aside, inside its transaction, what costs
+more row by row than built once at the end (`_SqlitePauses`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    insert,
     select,
 )
 from sqlalchemy.engine import Row
@@ -53,7 +54,7 @@ from licensectl.store.audit import (
     at_text,
     chain_head,
     count_days_since,
-    link,
+    linker,
 )
 
 #: Rows checked and written together: big enough that per-statement costs vanish, small
@@ -195,11 +196,15 @@ class _Import:
             LICENSES.name: _LICENSE_COLUMNS,
             _ROWS.name: ("file_row", "partner_id", "po_key", "po_line"),
             _SEEN.name: ("seq", "file_row"),
+            CUSTOMERS.name: ("id", "customer_id", "partner_id", "name", "name_key", "created_at"),
         }
         self.insert = {
             table.name: self._insert_sql(table, self.columns[table.name])
-            for table in (LICENSES, _ROWS, _SEEN)
+            for table in (LICENSES, _ROWS, _SEEN, CUSTOMERS)
         }
+        #: Licenses written so far (originals and successors), and successors alone.
+        self.written = 0
+        self.successors = 0
         bind = LICENSES.c.created_at.type.dialect_impl(self.dialect).bind_processor(self.dialect)
         self.created_at = bind(self.now) if bind else self.now
 
@@ -214,8 +219,9 @@ class _Import:
             table.drop(self.conn, checkfirst=True)
             table.create(self.conn)
         self.statistics = _Statistics(self.conn) if self.postgres else None
-        self.search_index = _SearchIndexPause(self.conn) if not self.postgres else None
+        self.pauses = _SqlitePauses(self.conn) if not self.postgres else None
         batch: list[_New] = []
+        last_po, last_po_key = "", ""
         for item in rows:
             if isinstance(item, list):
                 self.summary.errors.extend(item)
@@ -231,7 +237,9 @@ class _Import:
                     )
                 )
                 continue
-            batch.append(_New(item, partner, domain.po_key(item.purchase_order)))
+            if item.purchase_order != last_po:  # a PO's lines mostly follow each other
+                last_po, last_po_key = item.purchase_order, domain.po_key(item.purchase_order)
+            batch.append(_New(item, partner, last_po_key))
             if len(batch) >= IMPORT_BATCH:
                 self._batch(batch)
                 batch = []
@@ -243,8 +251,9 @@ class _Import:
             self._license_events(self.watermark)
             if self.statistics is not None:
                 self.statistics.final()
-        if self.search_index is not None:
-            self.search_index.resume()
+            if self.pauses is not None:
+                self.pauses.resume()
+        # Otherwise the caller rolls everything back, paused objects included.
         for table in (_ROWS, _SEEN):
             table.drop(self.conn)
         self.summary.errors.sort(key=lambda e: e.row)  # stable: a row's own order stays
@@ -398,10 +407,16 @@ class _Import:
                     created_at,
                 )
             )
+        if self.pauses is not None:
+            self.pauses.indexes(
+                LICENSES.name, self.watermark, self.written + len(originals) + len(successors)
+            )
         self._bulk(LICENSES, originals)
         if successors:
             self._bulk(LICENSES, successors)
         self.summary.created += len(new)
+        self.successors += len(successors)
+        self.written += len(originals) + len(successors)
 
     def _customers(self, rows: list[_New]) -> dict[int, int]:
         """The customer (primary key) of each row naming one, created where missing."""
@@ -447,17 +462,12 @@ class _Import:
                 domain.new_ids(len(missing)), missing.items(), strict=True
             )
         ]
-        self.conn.execute(
-            insert(CUSTOMERS),
+        pks = self._new_customer_pks(len(created))
+        self._bulk(
+            CUSTOMERS,
             [
-                {
-                    "customer_id": customer_id,
-                    "partner_id": partner.id,
-                    "name": name,
-                    "name_key": key[1],
-                    "created_at": self.now,
-                }
-                for customer_id, key, partner, name in created
+                (pk, customer_id, partner.id, name, key[1], self.created_at)
+                for pk, (customer_id, key, partner, name) in zip(pks, created, strict=True)
             ],
         )
         append_events(
@@ -475,10 +485,32 @@ class _Import:
                 for customer_id, _, partner, name in created
             ),
         )
-        self._find_customers({key: (partner, name) for _, key, partner, name in created})
+        for pk, (_, key, _, _) in zip(pks, created, strict=True):
+            self.customers[key] = pk
         self.summary.customers_created += len(created)
 
+    def _new_customer_pks(self, count: int) -> list[int]:
+        """Primary keys for `count` new customers, so that nothing needs reading back:
+        on SQLite the ones it would give them itself (the largest plus one, and so on;
+        nobody else writes while the import holds the write lock), on PostgreSQL drawn from
+        the column's own sequence."""
+        if self.postgres:
+            return [
+                int(pk)
+                for (pk,) in self.conn.exec_driver_sql(
+                    "SELECT nextval(pg_get_serial_sequence('customer', 'id')) "
+                    "FROM generate_series(1, %s)",
+                    (count,),
+                )
+            ]
+        last = int(self.conn.exec_driver_sql("SELECT max(id) FROM customer").scalar() or 0)
+        return list(range(last + 1, last + 1 + count))
+
     def _license_events(self, start: int) -> None:
+        if self.pauses is not None:
+            before = self.conn.exec_driver_sql("SELECT max(id) FROM event").scalar()
+            adding = self.summary.created + 2 * self.successors
+            self.pauses.indexes("event", int(before or 0), adding)
         if self.conn.dialect.name == "sqlite":
             self._license_events_sqlite(start)
         else:
@@ -497,15 +529,6 @@ class _Import:
         assert raw is not None
         made: list[str] = []
         head = [chain_head(self.conn)]
-
-        def chain(*fields: Any) -> str:
-            at, actor, action, license_id, customer_id, partner_id, details = fields
-            head[0] = link(head[0], at, actor, action, license_id, customer_id, partner_id,
-                           details)  # fmt: skip
-            made.append(head[0])
-            return head[0]
-
-        raw.create_function("licensectl_chain", 7, chain)
         at = at_text(self.now)
         originals = (
             "json_object('partner', (SELECT name FROM partner WHERE id = l.partner_id), "
@@ -533,19 +556,26 @@ class _Import:
         before = self.conn.exec_driver_sql("SELECT max(id) FROM event").scalar() or 0
         try:
             for action, license_id, customer_id, details, join, which in plans:
-                fields = f"?, ?, '{action}', {license_id}, {customer_id}, l.partner_id, {details}"
+                chain = _chainer(at, self.actor, action, head, made)
+                raw.create_function("licensectl_chain", 4, chain)
+                # The events come from a subquery that SQLite runs as a co-routine (its
+                # OFFSET keeps it from being merged into the INSERT), so each one's details
+                # are built once and passed as they are stored to the hash.
                 sql = (
                     "INSERT INTO event (at, actor, action, license_id, customer_id, "
-                    f"partner_id, details, hash) SELECT {fields}, licensectl_chain({fields}) "
-                    f"FROM license l {join} WHERE l.seq > ? AND l.seq <= ? AND {which} "
-                    "ORDER BY l.seq"
+                    f"partner_id, details, hash) SELECT ?, ?, '{action}', e.lid, e.cid, e.pid, "
+                    "e.details, licensectl_chain(e.lid, e.cid, e.pid, e.details) FROM "
+                    f"(SELECT {license_id} AS lid, {customer_id} AS cid, l.partner_id AS pid, "
+                    f"{details} AS details FROM license l {join} "
+                    f"WHERE l.seq > ? AND l.seq <= ? AND {which} "
+                    "ORDER BY l.seq LIMIT -1 OFFSET 0) AS e"
                 )
                 low = start
                 while low < top:
                     high = min(low + IMPORT_BATCH * 4, top)
                     last = self.conn.exec_driver_sql("SELECT max(id) FROM event").scalar() or 0
                     made.clear()
-                    self.conn.exec_driver_sql(sql, (at, self.actor, at, self.actor, low, high))
+                    self.conn.exec_driver_sql(sql, (at, self.actor, low, high))
                     stored = [
                         h for (h,) in self.conn.exec_driver_sql(
                             "SELECT hash FROM event WHERE id > ? ORDER BY id", (last,)
@@ -556,7 +586,7 @@ class _Import:
                     low = high
             count_days_since(self.conn, before)
         finally:
-            raw.create_function("licensectl_chain", 7, None)
+            raw.create_function("licensectl_chain", 4, None)
 
     def _license_events_python(self, start: int) -> None:
         """`license.add` for every license above `start`; `license.transfer` and
@@ -790,35 +820,79 @@ def _page_cache(conn: Connection, kib: int) -> Iterator[None]:
     conn.exec_driver_sql(restore)
 
 
-class _SearchIndexPause:
-    """SQLite: the customers an import creates enter the trigram index in one statement
-    at the end, not through the per-row trigger (store/search_index.py), ten times
-    cheaper. The trigger is dropped inside the import's transaction and made again from
-    its own text, so a rolled-back import (errors, a dry run, a kill) restores it with
-    everything else, and the schema's text is as before."""
+class _SqlitePauses:
+    """SQLite: schema objects that cost an import more row by row than made afresh, dropped
+    inside the import's transaction and made again from their own text before it commits.
 
-    TRIGGER: Final = "customer_fts_insert"
+    - The trigram index's per-row trigger (store/search_index.py): the customers an import
+      creates enter the index in one statement at the end, ten times cheaper.
+    - The event table's REPLACE guard (store/audit.py), a look-up per inserted event: the
+      import's own events always take new ids, and no other connection can write while
+      the import holds the store's write lock.
+    - Secondary (non-unique) indexes of `license` and `event` that the import's own
+      queries never use, once the import has written more rows into the table than it
+      held before: then building them in one pass at the end is cheaper than inserting
+      every row into them at random places (the events' License and Customer IDs are
+      random). An import into a store much larger than itself keeps them.
+
+    Nothing of this is visible to any other connection: SQLite's schema changes are part
+    of the transaction, so readers go on seeing the committed schema, indexes and guards
+    included, and a rolled-back import (errors, a dry run, a kill) restores every object
+    with everything else. The schema's text afterwards is as before.
+    """
+
+    SEARCH_TRIGGER: Final = "customer_fts_insert"
+    GUARD: Final = "event_no_replace"
+    #: Indexes the import's own queries use, never paused (the natural key's unique
+    #: index is unique, so it never is anyway).
+    KEEP: Final = frozenset({"ix_license_parent"})
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.ddl: str | None = conn.exec_driver_sql(
-            f"SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = '{self.TRIGGER}'"
+        #: DDL of every dropped object, in the order dropped.
+        self.dropped: list[str] = []
+        self.paused_tables: set[str] = set()
+        self.customers_before: int | None = None
+        if self._drop("trigger", self.SEARCH_TRIGGER):
+            last = conn.exec_driver_sql("SELECT max(id) FROM customer").scalar()
+            self.customers_before = int(last or 0)
+        self._drop("trigger", self.GUARD)
+
+    def _drop(self, kind: str, name: str) -> bool:
+        ddl: str | None = self.conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = ? AND name = ?", (kind, name)
         ).scalar()
-        if self.ddl is None:
-            return  # no trigram index in this store: nothing to keep in step
-        last = conn.exec_driver_sql("SELECT max(id) FROM customer").scalar()
-        self.before = int(last or 0)
-        conn.exec_driver_sql(f"DROP TRIGGER {self.TRIGGER}")
+        if ddl is None:
+            return False
+        self.conn.exec_driver_sql(f'DROP {kind.upper()} "{name}"')
+        self.dropped.append(ddl)
+        return True
+
+    def indexes(self, table: str, before: int, adding: int) -> None:
+        """Pause `table`'s secondary indexes once the import adds more rows than the
+        table held before it (`before`, as its largest key: an upper bound of its rows)."""
+        if table in self.paused_tables or adding <= before:
+            return
+        self.paused_tables.add(table)
+        found = self.conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL ORDER BY name",
+            (table,),
+        ).all()
+        for name, sql in found:
+            if name not in self.KEEP and not str(sql).upper().startswith("CREATE UNIQUE"):
+                self._drop("index", str(name))
 
     def resume(self) -> None:
-        if self.ddl is None:
-            return
-        self.conn.exec_driver_sql(
-            "INSERT INTO customer_fts (rowid, name_key) "
-            f"SELECT id, name_key FROM customer WHERE id > {self.before}"
-        )
-        self.conn.exec_driver_sql(self.ddl)
-        self.ddl = None
+        if self.customers_before is not None:
+            self.conn.exec_driver_sql(
+                "INSERT INTO customer_fts (rowid, name_key) "
+                f"SELECT id, name_key FROM customer WHERE id > {self.customers_before}"
+            )
+            self.customers_before = None
+        for ddl in self.dropped:
+            self.conn.exec_driver_sql(ddl)
+        self.dropped = []
 
 
 class _Statistics:
@@ -861,6 +935,21 @@ class _Statistics:
 
     def final(self) -> None:
         self.conn.exec_driver_sql(f"ANALYZE {self.TABLES}, event")
+
+
+def _chainer(at: str, actor: str, action: str, head: list[str], made: list[str]) -> Any:
+    """The SQLite function `licensectl_chain(license_id, customer_id, partner_id, details)`
+    of one kind of import event: each call links one event to `head[0]`, the hash before
+    it, moves the head on and records the hash in `made`."""
+    link_one = linker(at, actor, action)
+
+    def chain(license_id: str | None, customer_id: str | None, partner_id: int | None,
+              details: str) -> str:  # fmt: skip
+        head[0] = link_one(head[0], license_id, customer_id, partner_id, details)
+        made.append(head[0])
+        return head[0]
+
+    return chain
 
 
 def _check_transfer(license_id: str, partner_id: int, customer_pk: int, quantity: int) -> None:

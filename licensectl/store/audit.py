@@ -185,6 +185,24 @@ def link(previous: str, at: str, actor: str, action: str, license_id: str | None
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def linker(at: str, actor: str, action: str) -> Callable[..., str]:
+    """`link` for many events sharing `at`, `actor` and `action` (an import's): a function
+    of (previous, license_id, customer_id, partner_id, details) giving the same hash as
+    `link`, with the shared fields spelled once."""
+    shared = f"|{len(at)}:{at}|{len(actor)}:{actor}|{len(action)}:{action}|"
+    sha256 = hashlib.sha256
+
+    def link_one(previous: str, license_id: str | None, customer_id: str | None,
+                 partner_id: int | None, details: str) -> str:  # fmt: skip
+        lid = "-" if license_id is None else f"{len(license_id)}:{license_id}"
+        cid = "-" if customer_id is None else f"{len(customer_id)}:{customer_id}"
+        pid = "-" if partner_id is None else _field(partner_id)
+        canonical = f"{len(previous)}:{previous}{shared}{lid}|{cid}|{pid}|{len(details)}:{details}"
+        return sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+    return link_one
+
+
 def lock_chain(conn: Connection) -> None:
     """Serialise event writers on PostgreSQL until the transaction ends (SQLite writers are
     serialised by BEGIN IMMEDIATE already). Taken first by every service write, so the
@@ -220,8 +238,8 @@ def append_events(conn: Connection, events: Iterable[NewEvent]) -> int:
     marker = "?" if sqlite else "%s"
     details_marker = marker if sqlite else "CAST(%s AS json)"
     sql = (
-        "INSERT INTO event (at, actor, action, license_id, customer_id, partner_id, details, "
-        f"hash) VALUES ({', '.join([marker] * 6)}, {details_marker}, {marker})"
+        f"INSERT INTO event ({_COLUMNS}) "
+        f"VALUES ({', '.join([marker] * 6)}, {details_marker}, {marker})"
     )
     head = chain_head(conn)
     count = 0
@@ -241,12 +259,12 @@ def append_events(conn: Connection, events: Iterable[NewEvent]) -> int:
             (stored_at, e.actor, e.action, e.license_id, e.customer_id, e.partner_id, text, head)
         )
         if len(batch) >= _CHUNK:
-            conn.exec_driver_sql(sql, batch)
+            _insert(conn, sql, batch)
             count += len(batch)
             batch = []
         days[(at[:10], e.actor, e.action, e.partner_id or 0)] += 1
     if batch:
-        conn.exec_driver_sql(sql, batch)
+        _insert(conn, sql, batch)
         count += len(batch)
     add_day_counts(conn, days)
     return count
@@ -281,6 +299,27 @@ def count_days_since(conn: Connection, after_id: int) -> None:
         f"WHERE id > {mark} GROUP BY {day}, actor, action, coalesce(partner_id, 0)"
     )
     conn.exec_driver_sql(_DAY_UPSERT.format(source=source), (after_id,))
+
+
+#: From this many events on, PostgreSQL takes them by COPY rather than an executemany.
+_COPY_FROM: Final = 50
+_COLUMNS: Final = "at, actor, action, license_id, customer_id, partner_id, details, hash"
+
+
+def _insert(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert event rows (in the order of `_COLUMNS`): one executemany, or on PostgreSQL
+    for many rows one COPY on the same connection and transaction, several times faster.
+    COPY's text input keeps the details' JSON text exactly as given, as the insert does."""
+    if conn.dialect.name != "postgresql" or len(rows) < _COPY_FROM:
+        conn.exec_driver_sql(sql, rows)
+        return
+    driver: Any = conn.connection.driver_connection
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY event ({_COLUMNS}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 class StoredEvent(NamedTuple):

@@ -1,0 +1,118 @@
+"""Whole-process `licensectl import` against the raw baseline, in alternating rounds.
+
+    python bench/import_pairs.py bench/out/po-100k-nc.csv --rounds 5
+    python bench/import_pairs.py FILE --other /path/to/older/checkout   # also an older tree
+
+Each round runs, in rotating order, the raw baseline (`baseline.run_baseline` in a fresh
+interpreter: `csv.DictReader` + one `sqlite3.executemany`) and `licensectl --quiet import
+FILE` (start-up included), each into a fresh SQLite store whose partners were added
+beforehand, outside the timing. With `--other DIR`, a third process runs the import with
+`PYTHONPATH=DIR` (an older `licensectl` package there) for a before/after in the same run.
+
+Printed: the median wall-clock and the median CPU time (user + system of the process,
+from `wait4`) of each, and the median of the per-round ratios. On a machine shared with
+other work the wall-clock ratio carries the others' load; CPU time is steadier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from baseline import partners_in, prepare_store
+
+HERE = Path(__file__).resolve().parent
+
+
+def timed(
+    args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {err[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def raw(csv_path: Path, tmp: Path) -> tuple[float, float]:
+    db = tmp / "raw.db"
+    prepare_store(csv_path, db)
+    code = (
+        f"import sys; sys.path.insert(0, {str(HERE)!r}); from baseline import run_baseline; "
+        f"run_baseline({str(csv_path)!r}, {str(db)!r})"
+    )
+    return timed([sys.executable, "-c", code])
+
+
+def ours(csv_path: Path, tmp: Path, pythonpath: str | None) -> tuple[float, float]:
+    env = {
+        **os.environ,
+        "HOME": str(tmp),
+        "LICENSECTL_CONFIG_DIR": str(tmp / "config"),
+        "LICENSECTL_DATA_DIR": str(tmp / "data"),
+        "LICENSECTL_KEY_DIR": str(tmp / "keys"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    db = str(tmp / "ours.db")
+    cmd = [sys.executable, "-m", "licensectl", "--db", db]
+    # Run from the store's directory: `-m` puts the working directory first on sys.path.
+    for name in partners_in(csv_path):  # the store exists before the timing, as the raw one
+        subprocess.run(
+            [*cmd, "partner", "add", name], check=True, capture_output=True, env=env, cwd=tmp
+        )
+    return timed([*cmd, "--quiet", "import", str(csv_path.resolve())], env, tmp)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--other", help="an older checkout's directory holding `licensectl`")
+    parser.add_argument("--dir", type=Path, default=HERE / "out", help="where the stores go")
+    args = parser.parse_args(argv)
+    kinds = ["raw", "import"] + (["other"] if args.other else [])
+    results: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
+    for n in range(args.rounds):
+        for kind in kinds[n % len(kinds) :] + kinds[: n % len(kinds)]:
+            with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+                if kind == "raw":
+                    results[kind].append(raw(args.file, Path(tmp)))
+                else:
+                    path = args.other if kind == "other" else None
+                    results[kind].append(ours(args.file, Path(tmp), path))
+        print(f"round {n + 1}: " + ", ".join(
+            f"{k} {v[-1][0]:.2f} s ({v[-1][1]:.2f} s CPU)" for k, v in results.items()
+        ), flush=True)  # fmt: skip
+    print(f"{args.file.name}, {args.rounds} rounds, medians:")
+    for kind in kinds:
+        wall = statistics.median(w for w, _ in results[kind])
+        cpu = statistics.median(c for _, c in results[kind])
+        line = f"  {kind:<7} wall {wall:7.2f} s   CPU {cpu:7.2f} s"
+        if kind != "raw":
+            pairs = list(zip(results[kind], results["raw"], strict=True))
+            w_ratio = statistics.median(a[0] / b[0] for a, b in pairs)
+            c_ratio = statistics.median(a[1] / b[1] for a, b in pairs)
+            line += f"   / raw: wall {w_ratio:.2f}x, CPU {c_ratio:.2f}x"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
