@@ -193,3 +193,24 @@ def test_values_outside_the_sql_fast_test_are_checked_exactly(
     values = next(c for c in report["checks"] if c["name"].startswith("values"))
     assert f"license.license_id holds '{lic.upper()}', not a UUID" in values["details"]
     assert any("has the key" in d and "should be" in d for d in values["details"])
+
+
+def test_day_counts_that_disagree_with_the_log_are_named(
+    cli: Cli, onboarded: dict[str, str]
+) -> None:
+    """`report activity` adds up event_day (revision 0007); db check holds it to the log:
+    a count changed, and a day the log never had, each fail the check (exit 7)."""
+    assert cli.json("db", "check")["ok"] is True
+    execute(
+        cli,
+        "UPDATE event_day SET count = count + 1 WHERE action = 'customer.add'",
+        "INSERT INTO event_day (day, actor, action, partner_id, count) "
+        "VALUES ('2001-01-01', 'nobody', 'license.mint', 0, 3)",
+    )
+    result = cli.fails(7, "-o", "json", "db", "check")
+    report = json.loads(result.stdout)
+    days = next(c for c in report["checks"] if c["name"].startswith("audit log: day counts"))
+    assert days["ok"] is False and days["problems"] == 2
+    assert any("customer.add" in d for d in days["details"])
+    assert any(d.startswith("2001-01-01 license.mint by nobody") for d in days["details"])
+    assert failing(report) == ["audit log"]

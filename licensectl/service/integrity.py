@@ -89,6 +89,8 @@ def check_store(
             s, "audit log: hash chain unbroken", lambda s: _audit_chain(s, meter.events)
         )
         meter.done(meter.event_units)
+        if "0007" not in state.pending:  # the day counts came with revision 0007
+            checks += _guarded(s, _DAY_COUNTS, _day_counts)
         if store.is_sqlite:
             checks += _guarded(
                 s, "schema: tables and columns as licensectl made them", _sqlite_schema
@@ -510,6 +512,22 @@ def _ownership(s: Session) -> _Check:
     )
     for license_id, customer_id in s.execute(stray):
         check.fail(f"license {license_id} is held by {customer_id}, a customer of another partner")
+    return check
+
+
+_DAY_COUNTS: Final = "audit log: day counts (report activity) match the log"
+
+
+def _day_counts(s: Session) -> _Check:
+    """`event_day` is kept by the writers of events; `report activity` adds it up. Any
+    count that differs from the log (a hand edit, a writer that bypassed it) is named."""
+    check = _Check(_DAY_COUNTS)
+    for day, actor, action, pid, logged, kept in audit.day_count_mismatches(s.connection()):
+        partner = f", partner #{pid}" if pid else ""
+        check.fail(
+            f"{day} {action} by {actor}{partner}: the log holds {logged} events, the day "
+            f"counts say {kept}"
+        )
     return check
 
 

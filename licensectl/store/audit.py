@@ -322,6 +322,28 @@ def _insert(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
             copy.write_row(row)
 
 
+def day_count_mismatches(conn: Connection, limit: int = 20) -> list[tuple[Any, ...]]:
+    """Where `event_day` disagrees with the log it counts: (day, actor, action, partner
+    id or 0, logged, kept) for each key whose counts differ, at most `limit` of them."""
+    sqlite = conn.dialect.name == "sqlite"
+    day = "substr(at, 1, 10)" if sqlite else "to_char(at, 'YYYY-MM-DD')"
+    counted = (
+        f"SELECT {day} AS day, actor, action, coalesce(partner_id, 0) AS pid, "
+        f"count(*) AS n FROM event GROUP BY {day}, actor, action, coalesce(partner_id, 0)"
+    )
+    same = "c.day = d.day AND c.actor = d.actor AND c.action = d.action AND c.pid = d.partner_id"
+    sql = (
+        f"WITH c AS ({counted}) "
+        "SELECT c.day, c.actor, c.action, c.pid, c.n, d.count FROM c "
+        f"LEFT JOIN event_day d ON {same} WHERE d.count IS NULL OR d.count <> c.n "
+        "UNION ALL "
+        "SELECT d.day, d.actor, d.action, d.partner_id, 0, d.count FROM event_day d "
+        f"WHERE NOT EXISTS (SELECT 1 FROM c WHERE {same}) "
+        f"ORDER BY 1, 2, 3, 4 LIMIT {int(limit)}"
+    )
+    return [tuple(row) for row in conn.exec_driver_sql(sql)]
+
+
 class StoredEvent(NamedTuple):
     id: int
     at: str
