@@ -23,6 +23,7 @@ from licensectl.contract.protocol import Backend
 from licensectl.contract.requests import (
     Activate,
     ActivityQuery,
+    CompleteQuery,
     CoverageQuery,
     CustomerAdd,
     CustomerEmail,
@@ -361,6 +362,30 @@ CASES: list[Case] = [
         lambda b, w, r: {i.license_id for i in b.license_list(LicenseFilter()).items},
         every(OK),
     ),
+    Case(
+        "complete (licenses)",
+        lambda b, w, r: {c.value for c in b.complete(CompleteQuery(kind="license")).items},
+        every(OK),
+    ),
+    Case(
+        "complete (customers, names and IDs)",
+        lambda b, w, r: {
+            {w[n]: n for n in ("A-One", "A-Two", "B-One")}.get(c.value, c.value)
+            for c in b.complete(CompleteQuery(kind="customer")).items
+        },
+        every(OK),
+        seen={
+            Role.ADMIN: {"A-One", "A-Two", "B-One"},
+            Role.PARTNER: {"A-One", "A-Two"},
+            Role.CUSTOMER: {"A-One"},
+        },
+    ),
+    Case(
+        "complete (partners)",
+        lambda b, w, r: {c.value for c in b.complete(CompleteQuery(kind="partner")).items},
+        every(OK),
+        seen={Role.ADMIN: {"Acme", "Beta"}, Role.PARTNER: {"Acme"}, Role.CUSTOMER: {"Acme"}},
+    ),
     Case("license_show", lambda b, w, r: b.license_show(w["cap-A1-admin"]), every(OK)),
     Case(
         "license_show (inventory)", lambda b, w, r: b.license_show(w["inv-A-admin"]), codes(0, 0, 3)
@@ -615,7 +640,7 @@ def test_scoping(case: Case, world: World) -> None:
             continue
         if case.seen is not None:
             assert got == case.seen[role], (case.op, role.value)
-        elif case.op in ("license_list", "search_po", "export_licenses"):
+        elif case.op in ("license_list", "search_po", "export_licenses", "complete (licenses)"):
             # The partner inventory's retired originals are the partner's to see, not the
             # customer's.
             visible = ids_of(world, LICENSE_VISIBILITY[role], retired=role is not Role.CUSTOMER)
