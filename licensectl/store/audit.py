@@ -287,17 +287,22 @@ def add_day_counts(conn: Connection, days: Mapping[tuple[str, str, str, int], in
     conn.exec_driver_sql(sql, [(*key, n) for key, n in days.items()])
 
 
+def _counted_days(conn: Connection, where: str = "") -> str:
+    """The log counted as `event_day` counts it: (day, actor, action, pid, n), a UTC day
+    (the session's zone is UTC on PostgreSQL, store/engine.py) and partner id or 0."""
+    day = "substr(at, 1, 10)" if conn.dialect.name == "sqlite" else "to_char(at, 'YYYY-MM-DD')"
+    return (
+        f"SELECT {day} AS day, actor, action, coalesce(partner_id, 0) AS pid, count(*) AS n "
+        f"FROM event {where} GROUP BY {day}, actor, action, coalesce(partner_id, 0)"
+    )
+
+
 def count_days_since(conn: Connection, after_id: int) -> None:
     """Add every event above `after_id` to `event_day`, counted by the database: for
     writers that insert events with INSERT ... SELECT (the import on SQLite), and for
     revision 0007, which counts the whole log (`after_id` 0)."""
-    sqlite = conn.dialect.name == "sqlite"
-    day = "substr(at, 1, 10)" if sqlite else "to_char(at, 'YYYY-MM-DD')"
-    mark = "?" if sqlite else "%s"
-    source = (
-        f"SELECT {day}, actor, action, coalesce(partner_id, 0), count(*) FROM event "
-        f"WHERE id > {mark} GROUP BY {day}, actor, action, coalesce(partner_id, 0)"
-    )
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    source = _counted_days(conn, f"WHERE id > {mark}")
     conn.exec_driver_sql(_DAY_UPSERT.format(source=source), (after_id,))
 
 
@@ -325,12 +330,7 @@ def _insert(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
 def day_count_mismatches(conn: Connection, limit: int = 20) -> list[tuple[Any, ...]]:
     """Where `event_day` disagrees with the log it counts: (day, actor, action, partner
     id or 0, logged, kept) for each key whose counts differ, at most `limit` of them."""
-    sqlite = conn.dialect.name == "sqlite"
-    day = "substr(at, 1, 10)" if sqlite else "to_char(at, 'YYYY-MM-DD')"
-    counted = (
-        f"SELECT {day} AS day, actor, action, coalesce(partner_id, 0) AS pid, "
-        f"count(*) AS n FROM event GROUP BY {day}, actor, action, coalesce(partner_id, 0)"
-    )
+    counted = _counted_days(conn)
     same = "c.day = d.day AND c.actor = d.actor AND c.action = d.action AND c.pid = d.partner_id"
     sql = (
         f"WITH c AS ({counted}) "
