@@ -19,7 +19,6 @@ report …` processes (median of `--repeat`), budget one second each.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sqlite3
 import statistics
@@ -30,7 +29,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from startup import timed  # bench/, this script's folder
+from startup import isolated_env, timed  # bench/, this script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -254,13 +253,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     store = args.store or OUT / f"everyday-{args.rows}.db"
     home = OUT / "everyday-home"
-    env = {
-        **os.environ,
-        "LICENSECTL_CONFIG_DIR": str(home / "config"),
-        "LICENSECTL_DATA_DIR": str(home / "data"),
-        "LICENSECTL_KEY_DIR": str(home / "keys"),
-        "NO_COLOR": "1",
-    }
+    env = isolated_env(home)
     if not store.exists():
         build(store, args.rows, env)
     count = sqlite3.connect(store).execute("SELECT count(*) FROM license").fetchone()[0]

@@ -13,7 +13,6 @@ server's certificate against a throwaway CA (--ca-bundle), TLS handshake include
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from serverkit import make_tls, start_server  # noqa: E402
-from startup import paired  # noqa: E402
+from startup import isolated_env, paired  # noqa: E402
 
 
 def main() -> None:
@@ -34,13 +33,7 @@ def main() -> None:
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        env = {
-            **os.environ,
-            "LICENSECTL_CONFIG_DIR": str(home / "config"),
-            "LICENSECTL_DATA_DIR": str(home / "data"),
-            "LICENSECTL_KEY_DIR": str(home / "keys"),
-            "NO_COLOR": "1",
-        }
+        env = isolated_env(home)
         env.pop("LICENSECTL_URL", None)
         env.pop("LICENSECTL_PROFILE", None)
         store = str(home / "store.db")

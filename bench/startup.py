@@ -93,6 +93,23 @@ def paired_cpu(
     )
 
 
+def isolated_env(home: Path) -> dict[str, str]:
+    """The environment for timed licensectl processes: config, data and keys under
+    `home`, no colour, and bytecode as an installed package has it (pip compiles on
+    install): with PYTHONDONTWRITEBYTECODE set, a warm-up could not write licensectl's
+    .pyc files and every run compiled its sources again, while the libraries ran from
+    the .pyc files pip wrote."""
+    env = {
+        **os.environ,
+        "LICENSECTL_CONFIG_DIR": str(home / "config"),
+        "LICENSECTL_DATA_DIR": str(home / "data"),
+        "LICENSECTL_KEY_DIR": str(home / "keys"),
+        "NO_COLOR": "1",
+    }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=21)
@@ -100,18 +117,7 @@ def main() -> None:
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        env = {
-            **os.environ,
-            "LICENSECTL_CONFIG_DIR": str(home / "config"),
-            "LICENSECTL_DATA_DIR": str(home / "data"),
-            "LICENSECTL_KEY_DIR": str(home / "keys"),
-            "NO_COLOR": "1",
-        }
-        # Bytecode as an installed package has it (pip compiles on install): with
-        # PYTHONDONTWRITEBYTECODE set, the warm-up below could not write licensectl's .pyc
-        # files and every run compiled its sources again, while the libraries on the
-        # other side of each pair ran from the .pyc files pip wrote.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env = isolated_env(home)
         minimal = home / "minimal.py"
         minimal.write_text(MINIMAL_TYPER)
         store = str(home / "store.db")
