@@ -86,6 +86,19 @@ def get_secret(entry: str, *, what: str, hint: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def kept_token(profile: str) -> str | None:
+    """The token `licensectl login` kept for a profile; None if none, or no keyring (the
+    server's refusal then says to log in)."""
+    try:
+        return get_secret(
+            token_entry(profile),
+            what=f"the API token of profile {profile!r}",
+            hint="set LICENSECTL_TOKEN",
+        )
+    except AuthError:
+        return None
+
+
 def delete_secret(entry: str, *, what: str, hint: str) -> bool:
     """Forget the secret under `entry`; False when there was none."""
     from keyring.errors import KeyringError, PasswordDeleteError

@@ -423,15 +423,6 @@ class _Remote:
         return [Item(str(i["value"]), str(i.get("help") or "")) for i in data["items"]]
 
 
-def _kept_token(profile: str) -> str | None:
-    """The token `licensectl login` kept in the OS keyring for a profile, if any."""
-    from licensectl import credentials
-
-    return credentials.get_secret(
-        credentials.token_entry(profile), what="the API token", hint="set LICENSECTL_TOKEN"
-    )
-
-
 def _store(args: Sequence[str], env: Mapping[str, str]) -> _Db | _Remote | None:
     """The store the command line names, opened read-only, or the server it names; None
     for a store that does not exist yet (completion never creates one)."""
@@ -447,7 +438,9 @@ def _store(args: Sequence[str], env: Mapping[str, str]) -> _Db | _Remote | None:
     if db is None:
         profile = config.get_profile(_given(args, "--profile") or env.get("LICENSECTL_PROFILE"))
         if profile is not None and profile.url:
-            token = env.get("LICENSECTL_TOKEN") or _kept_token(profile.name)
+            from licensectl.credentials import kept_token
+
+            token = env.get("LICENSECTL_TOKEN") or kept_token(profile.name)
             return _Remote(profile.url, token, ca_bundle or profile.ca_bundle, timeout)
         url = config.profile_db_url(profile) if profile is not None and profile.db else None
         if url is None:

@@ -92,11 +92,12 @@ class Application:
         profile = config.get_profile(self.profile)
         if profile is None or not profile.url:
             return None
+        from licensectl import credentials
         from licensectl.remote import RemoteSettings
 
         return RemoteSettings.from_env(
             profile.url,
-            token=token or os.environ.get(ENV_TOKEN) or kept_token(profile.name),
+            token=token or os.environ.get(ENV_TOKEN) or credentials.kept_token(profile.name),
             ca_bundle=self.ca_bundle or profile.ca_bundle,
             default_partner=profile.partner,
             profile=profile.name,
@@ -148,21 +149,6 @@ class Application:
             raise Interrupted(f"{what} cancelled (Ctrl-C); nothing was changed") from None
         if not agreed:
             raise Interrupted(f"{what} cancelled; nothing was changed")
-
-
-def kept_token(profile: str) -> str | None:
-    """The token `licensectl login` kept for a profile; None if none, or no keyring."""
-    from licensectl import credentials
-    from licensectl.errors import AuthError
-
-    try:
-        return credentials.get_secret(
-            credentials.token_entry(profile),
-            what=f"the API token of profile {profile!r}",
-            hint="set LICENSECTL_TOKEN",
-        )
-    except AuthError:
-        return None
 
 
 def get_app(ctx: typer.Context) -> Application:
