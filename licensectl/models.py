@@ -33,7 +33,16 @@ def _enum(cls: type[StrEnum]) -> SAEnum:
 # --- tables ---------------------------------------------------------------------
 
 
-class Partner(SQLModel, table=True):
+class _Table(SQLModel):
+    """Base of every table. Rows are made from trusted values (by the service or the
+    ORM) and never validated through pydantic, so pydantic builds a table's validator
+    only if something asks for it, not when the class is declared: every store command
+    would otherwise pay for thirteen validators it never uses."""
+
+    model_config = SQLModel.model_config | {"defer_build": True}
+
+
+class Partner(_Table, table=True):
     __tablename__ = "partner"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -43,7 +52,7 @@ class Partner(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Customer(SQLModel, table=True):
+class Customer(_Table, table=True):
     __tablename__ = "customer"
     __table_args__ = (UniqueConstraint("partner_id", "name_key", name="uq_customer_partner_name"),)
 
@@ -56,7 +65,7 @@ class Customer(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class CustomerEmail(SQLModel, table=True):
+class CustomerEmail(_Table, table=True):
     __tablename__ = "customer_email"
     __table_args__ = (
         UniqueConstraint("customer_pk", "email_key", name="uq_customer_email"),
@@ -82,7 +91,7 @@ INVENTORY_INDEX = (
 )
 
 
-class License(SQLModel, table=True):
+class License(_Table, table=True):
     __tablename__ = "license"
     # The natural key's partial unique index (uq_license_po_line) is PO_LINE_INDEX below.
     __table_args__ = (
@@ -128,7 +137,7 @@ PO_LINE_INDEX = DDL(  # type: ignore[no-untyped-call]
 event.listen(License.__table__, "after_create", PO_LINE_INDEX)  # type: ignore[attr-defined]
 
 
-class SmartServer(SQLModel, table=True):
+class SmartServer(_Table, table=True):
     __tablename__ = "smartserver"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -138,7 +147,7 @@ class SmartServer(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Activation(SQLModel, table=True):
+class Activation(_Table, table=True):
     """Copies of one license bound to one SmartServer; copies 0 means returned."""
 
     __tablename__ = "activation"
@@ -157,7 +166,7 @@ class Activation(SQLModel, table=True):
     maintenance_expires: datetime | None = Field(default=None, index=True)
 
 
-class OfflineRequest(SQLModel, table=True):
+class OfflineRequest(_Table, table=True):
     """An answered offline activation request, kept so a replay gets the same bytes (rule 6).
 
     Keyed by the canonical install code (domain.clean_install_code) and the nonce; the
@@ -178,7 +187,7 @@ class OfflineRequest(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Event(SQLModel, table=True):
+class Event(_Table, table=True):
     """Append-only audit record: nothing ever updates or deletes a row here."""
 
     __tablename__ = "event"
@@ -196,7 +205,7 @@ class Event(SQLModel, table=True):
     hash: str | None = Field(default=None, max_length=64)
 
 
-class EventDay(SQLModel, table=True):
+class EventDay(_Table, table=True):
     """Events a day, by actor, action and partner: what `report activity` adds up, so that
     it reads a few rows a day rather than every event (store/audit.py `count_days`).
 
@@ -214,7 +223,7 @@ class EventDay(SQLModel, table=True):
     count: int
 
 
-class ApiToken(SQLModel, table=True):
+class ApiToken(_Table, table=True):
     """A bearer token of `licensectl serve`: who it acts as, and only the hash of its secret.
 
     Tokens are never deleted: a revoked one stays, so the events it made keep naming a
@@ -240,7 +249,7 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
-class IdempotencyRecord(SQLModel, table=True):
+class IdempotencyRecord(_Table, table=True):
     """The answer to a write sent with an `Idempotency-Key`, kept for retries (24 h).
 
     `key_hash` covers the key and who sent it, so one client's key never meets
@@ -261,7 +270,7 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
-class LoginFailure(SQLModel, table=True):
+class LoginFailure(_Table, table=True):
     """A failed EID login, by client address (hashed): shared by every server worker."""
 
     __tablename__ = "login_failure"
@@ -272,7 +281,7 @@ class LoginFailure(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
-class SchemaMigration(SQLModel, table=True):
+class SchemaMigration(_Table, table=True):
     __tablename__ = "schema_migration"
 
     version: int = Field(primary_key=True)

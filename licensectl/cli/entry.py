@@ -11,6 +11,18 @@ import os
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is not None:  # called from Python, not as the console script
+        return _main(argv)
+    from licensectl import gcpause
+
+    gcpause.hold()
+    try:
+        return _main(argv)
+    finally:
+        gcpause.finish()
+
+
+def _main(argv: list[str] | None) -> int:
     instruction = os.environ.get("_LICENSECTL_COMPLETE")
     if instruction and argv is None:
         from licensectl.cli import complete

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
+from licensectl import gcpause
 from licensectl.cli.context import get_app
 from licensectl.errors import UsageError
 
@@ -101,6 +102,7 @@ def serve(
         f"with {workers} worker{'s' if workers != 1 else ''}; API docs at /docs. "
         "Stop with Ctrl-C or SIGTERM."
     )
+    gcpause.release()  # a server runs for long: collect as usual
     try:
         uvicorn.run(
             "licensectl.server.app:app_from_env",

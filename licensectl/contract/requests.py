@@ -20,13 +20,14 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StrictInt,
     StrictStr,
     ValidationError,
 )
 
+from licensectl.contract.base import Page as Page
+from licensectl.contract.base import Request, _field
 from licensectl.contract.fields import DEFAULT_LIMIT as DEFAULT_LIMIT
 from licensectl.contract.fields import FIELDS
 from licensectl.domain import Inventory, LicenseStatus, LicenseType, Role
@@ -38,20 +39,6 @@ def _lower(value: Any) -> Any:
 
 
 Type = Annotated[LicenseType, BeforeValidator(_lower)]
-
-
-class Request(BaseModel):
-    """Base of every request: unknown fields are an error, never silently dropped."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-def _field(name: str, *, required: bool = False) -> Any:
-    """A model field whose description and default come from `fields.FIELDS`."""
-    entry = FIELDS[name]
-    if required:
-        return Field(description=entry.help)
-    return Field(entry.default, description=entry.help)
 
 
 # --- accounts ---------------------------------------------------------------------
@@ -159,13 +146,6 @@ class LicenseFilter(Request):
     status: LicenseStatus | None = _field("status")
     type: Type | None = _field("filter_type")
     expiring_within: StrictInt | None = _field("expiring_within")
-
-
-class Page(Request):
-    """Keyset paging: at most `limit` rows (None: all), after the row with ID `after`."""
-
-    limit: StrictInt | None = _field("limit")
-    after: StrictStr | None = _field("after")
 
 
 ImportFormat = Literal["csv", "jsonl"]

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
-from licensectl import __version__
+from licensectl import __version__, gcpause
 from licensectl.contract.api import (
     BATCH_MEDIA_TYPE,
     IDEMPOTENCY_HEADER,
@@ -261,6 +261,7 @@ class RemoteBackend:
 
     def __init__(self, settings: RemoteSettings) -> None:
         http_lib = _load_httpx()
+        gcpause.release()  # the command has started: its work proper follows
 
         self.settings = settings
         self.url = settings.url

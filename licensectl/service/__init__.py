@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from licensectl import gcpause
 from licensectl.service.base import BaseBackend, local_operator
 
 #: The groups of operations, in the order LocalBackend inherits them (the first that
@@ -138,6 +139,7 @@ def part(where: str) -> type:
     """The class `where` (`accounts.AccountOps`) names, its module imported."""
     module, name = where.rsplit(".", 1)
     found: type = getattr(importlib.import_module(f"licensectl.service.{module}"), name)
+    gcpause.release()  # the command has started: its work proper follows
     return found
 
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
 from licensectl import domain
+from licensectl.contract.base import Page
 from licensectl.contract.models import (
     CustomerPage,
     CustomerPublic,
     CustomerShow,
     PartnerPublic,
 )
-from licensectl.contract.requests import CustomerAdd, CustomerEmail, Page, PartnerAdd
 from licensectl.domain import Role
 from licensectl.errors import ConflictError, NotFoundError
 from licensectl.models import Customer, License, Partner
@@ -25,6 +26,9 @@ from licensectl.service.convert import (
     partner_public,
 )
 from licensectl.service.lookup import Lookups
+
+if TYPE_CHECKING:
+    from licensectl.contract.requests import CustomerAdd, CustomerEmail, PartnerAdd
 
 
 class AccountOps(Lookups):

@@ -9,7 +9,7 @@ names. Each is an index range scan that stops at COMPLETE_LIMIT rows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
@@ -17,10 +17,12 @@ from sqlmodel import Session, col, select
 from licensectl import domain
 from licensectl.contract.fields import COMPLETE_LIMIT
 from licensectl.contract.models import Completion, Completions
-from licensectl.contract.requests import CompleteQuery
 from licensectl.domain import LicenseStatus, LicenseType
 from licensectl.models import Customer, License, Partner
 from licensectl.service.lookup import Lookups, scoped_customers, scoped_licenses
+
+if TYPE_CHECKING:
+    from licensectl.contract.requests import CompleteQuery
 
 #: Above every character a name key can hold: `key <= x < key + TOP` is "starts with key".
 _TOP = "\U0010ffff"

@@ -6,26 +6,28 @@ was fixed, by whom and when (docs/domain.md, Fixing mistakes).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, delete, func, select
 
 from licensectl import domain
-from licensectl.contract.models import CustomerPublic, LicensePublic, PartnerPublic
-from licensectl.contract.requests import (
-    CustomerNote,
-    CustomerRemove,
-    CustomerRename,
-    LicenseNote,
-    LicenseVoid,
-    PartnerRename,
-)
 from licensectl.domain import LicenseStatus, Role
 from licensectl.errors import ConflictError
 from licensectl.models import Activation, ApiToken, Customer, License, Partner
 from licensectl.models import CustomerEmail as EmailRow
 from licensectl.service.convert import customer_public, one_public, partner_public
 from licensectl.service.lookup import Lookups
+
+if TYPE_CHECKING:
+    from licensectl.contract.models import CustomerPublic, LicensePublic, PartnerPublic
+    from licensectl.contract.requests import (
+        CustomerNote,
+        CustomerRemove,
+        CustomerRename,
+        LicenseNote,
+        LicenseVoid,
+        PartnerRename,
+    )
 
 
 def _note(value: str | None) -> str | None:

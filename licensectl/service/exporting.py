@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import String, Table, func, select, type_coerce
 
 from licensectl import domain
 from licensectl.contract.models import LicensePublic
-from licensectl.contract.requests import LicenseFilter
 from licensectl.domain import LicenseStatus, LicenseType
-from licensectl.exporter import ExportRow
 from licensectl.models import Customer, License, Partner
 from licensectl.service.lookup import Lookups
 from licensectl.store.engine import damaged
+
+if TYPE_CHECKING:
+    from licensectl.contract.requests import LicenseFilter
+    from licensectl.exporter import ExportRow
 
 EXPORT_BATCH: Final = 1000
 

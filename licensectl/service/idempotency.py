@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
@@ -28,8 +28,10 @@ from sqlmodel import Session, col, select
 
 from licensectl.domain import utcnow
 from licensectl.models import IdempotencyRecord
-from licensectl.service.base import BaseBackend
-from licensectl.store.engine import Store
+
+if TYPE_CHECKING:
+    from licensectl.service.base import BaseBackend
+    from licensectl.store.engine import Store
 
 #: How long a key is remembered: at least this long, until the next purge.
 KEEP: Final = timedelta(hours=24)

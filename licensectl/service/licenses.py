@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, String, Table, bindparam, column, literal, literal_column
 from sqlalchemy import select as sa_select
@@ -11,6 +11,7 @@ from sqlalchemy import text as sql_text
 from sqlmodel import Session, col, select
 
 from licensectl import domain
+from licensectl.contract.base import Page
 from licensectl.contract.models import (
     CustomerSearchPage,
     LicenseDetail,
@@ -18,7 +19,6 @@ from licensectl.contract.models import (
     LicensePage,
     LicensePublic,
 )
-from licensectl.contract.requests import LicenseAdd, LicenseFilter, Page
 from licensectl.domain import LicenseStatus, Role
 from licensectl.errors import ConflictError, UsageError
 from licensectl.models import Customer, License
@@ -34,6 +34,9 @@ from licensectl.service.convert import (
 )
 from licensectl.service.lookup import Lookups, scoped_licenses
 from licensectl.store.search_index import PG_SEARCHED, TRIGRAM, fts_phrase, like_contains
+
+if TYPE_CHECKING:
+    from licensectl.contract.requests import LicenseAdd, LicenseFilter
 
 LICENSES: Table = License.__table__  # type: ignore[attr-defined]
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from licensectl import domain
 from licensectl.contract.models import LicensePage
-from licensectl.contract.requests import LicenseFilter, Page
 from licensectl.domain import Inventory, LicenseStatus
 from licensectl.errors import NotFoundError, UsageError
 from licensectl.models import Activation, Customer, Event, License, Partner
@@ -27,6 +26,9 @@ from licensectl.service.convert import (
     licenses_public,
 )
 from licensectl.store.search_index import SearchMode, search_mode
+
+if TYPE_CHECKING:
+    from licensectl.contract.requests import LicenseFilter, Page
 
 #: Bound values per IN (...) list; SQLite builds before 3.32 allow 999 in a statement.
 IN_CHUNK = 900

@@ -9,7 +9,7 @@ principal's scope, like every other read.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, func, literal
 from sqlalchemy import select as sql_select
@@ -26,11 +26,18 @@ from licensectl.contract.models import (
     RenewalRow,
     RenewalsReport,
 )
-from licensectl.contract.requests import ActivityQuery, CoverageQuery, InventoryQuery, RenewalsQuery
 from licensectl.domain import LicenseStatus, LicenseType, utcnow
 from licensectl.errors import UsageError
 from licensectl.models import Activation, Customer, Event, EventDay, License, SmartServer
 from licensectl.service.lookup import Lookups, scoped_licenses
+
+if TYPE_CHECKING:
+    from licensectl.contract.requests import (
+        ActivityQuery,
+        CoverageQuery,
+        InventoryQuery,
+        RenewalsQuery,
+    )
 
 #: Days a report window may span (ten years), so a chart stays a chart.
 WINDOW_MAX = 3660

@@ -15,20 +15,22 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from licensectl import domain
 from licensectl.contract.models import Principal, TokenCreated, TokenPublic, format_utc
-from licensectl.contract.requests import EidLogin, TokenCreate
 from licensectl.domain import Role, utcnow
 from licensectl.errors import AuthError, ConflictError, NotFoundError, UsageError
 from licensectl.models import ApiToken, Customer, License, LoginFailure, Partner
 from licensectl.service.base import BaseBackend, _insert
 from licensectl.service.lookup import Lookups
-from licensectl.store.engine import Store
+
+if TYPE_CHECKING:
+    from licensectl.contract.requests import EidLogin, TokenCreate
+    from licensectl.store.engine import Store
 
 SECRET_PREFIX: Final = "lctl_"
 #: A customer token from an EID login lasts a working day; a new login gives a new one.

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
 from licensectl import domain
 from licensectl.contract.models import TransferResult
-from licensectl.contract.requests import Transfer
 from licensectl.domain import LicenseStatus, Role, utcnow
 from licensectl.errors import ConflictError, NotFoundError
 from licensectl.models import Customer, License, Partner
 from licensectl.service.base import _DryRun, license_state
 from licensectl.service.convert import license_public, one_public
 from licensectl.service.lookup import Lookups, id_prefix
+
+if TYPE_CHECKING:
+    from licensectl.contract.requests import Transfer
 
 LICENSES: Any = License.__table__  # type: ignore[attr-defined]
 

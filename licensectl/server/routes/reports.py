@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from licensectl.contract.base import Request
 from licensectl.contract.fields import doc
 from licensectl.contract.models import (
     ActivityReport,
@@ -24,7 +25,6 @@ from licensectl.contract.requests import (
     InventoryBy,
     InventoryQuery,
     RenewalsQuery,
-    Request,
     describe_invalid,
 )
 from licensectl.errors import UsageError
