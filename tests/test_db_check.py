@@ -322,3 +322,24 @@ def test_the_log_is_read_once_for_the_chain_and_the_day_counts(
             assert audit.day_count_mismatches(conn, 1, logged=counted) == by_sql[:1]
     finally:
         engine.dispose()
+
+
+def test_copies_held_on_an_available_license_are_found(cli: Cli, onboarded: dict[str, str]) -> None:
+    """An available license with no active copies passes the license row's own test:
+    the license rules still look at it when an activation holds copies of it (and when
+    it has successors), so the count is named."""
+    lic = onboarded["license"]
+    execute(
+        cli,
+        "INSERT INTO smartserver (install_code, created_at) "
+        "VALUES ('SS-HAND-EDIT', '2026-01-01 00:00:00')",
+        "INSERT INTO activation (license_seq, smartserver_id, copies, mode, activated_at, "
+        "updated_at) SELECT l.seq, s.id, 2, 'online', '2026-01-01 00:00:00', "
+        f"'2026-01-01 00:00:00' FROM license l, smartserver s WHERE l.license_id = '{lic}'",
+    )
+    report = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
+    assert failing(report) == ["activations"]
+    activations = next(c for c in report["checks"] if c["name"].startswith("activations"))
+    assert activations["details"] == [
+        f"license {lic} counts 0 active copies; its activations hold 2"
+    ]
