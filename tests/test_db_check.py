@@ -310,6 +310,7 @@ def test_the_log_is_read_once_for_the_chain_and_the_day_counts(
         assert grouped  # PostgreSQL hashes the chain itself: it counts the days too
         return
     assert grouped == []
+    assert not [s for s in seen if s.startswith("SELECT at FROM event")]  # times: same pass
     engine = create_engine(normalize_db_url(cli.db))
     try:
         with engine.connect() as conn:
@@ -343,3 +344,28 @@ def test_copies_held_on_an_available_license_are_found(cli: Cli, onboarded: dict
     assert activations["details"] == [
         f"license {lic} counts 0 active copies; its activations hold 2"
     ]
+
+
+def test_event_times_not_spelled_as_licensectl_writes_them(sqlite_cli: Cli) -> None:
+    """The chain's pass tests the events' times (SQLite); a row of another type makes
+    the check read them in SQL as before: either way each odd time is named, in the
+    order of the index on the time."""
+    for name in ("Acme", "Bravo", "Charlie", "Delta"):
+        sqlite_cli.ok("partner", "add", name)
+    assert sqlite_cli.db is not None
+    with sqlite3.connect(sqlite_cli.db) as conn:
+        conn.execute("DROP TRIGGER event_no_update")
+        conn.execute("UPDATE event SET at = '2026-01-01T00:00:00' WHERE id = 2")
+        conn.execute("UPDATE event SET at = '2025-01-01 00:00' WHERE id = 3")
+    report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
+    values = next(c for c in report["checks"] if c["name"].startswith("values"))
+    odd = [
+        "event.at holds '2025-01-01 00:00', not a time licensectl wrote",
+        "event.at holds '2026-01-01T00:00:00', not a time licensectl wrote",
+    ]
+    assert values["details"] == odd
+    with sqlite3.connect(sqlite_cli.db) as conn:
+        conn.execute("UPDATE event SET at = 20260101 WHERE id = 4")
+    report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
+    values = next(c for c in report["checks"] if c["name"].startswith("values"))
+    assert values["details"] == ["event.at holds 20260101, not a time licensectl wrote", *odd]

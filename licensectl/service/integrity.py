@@ -98,7 +98,8 @@ def check_store(
             checks += _guarded(s, "sqlite foreign_key_check", _sqlite_foreign_keys)
         checks.append(_revision(state))
         checks += _guarded(s, "audit log: append-only guards present", _audit_guards)
-        days = audit.DayCounts()  # the log counted by day in the chain's pass (SQLite)
+        # The log counted by day, and its times tested, in the chain's pass (SQLite).
+        days = audit.DayCounts(time_ok=_SQLITE_TIME.fullmatch)
         checks += _guarded(
             s, "audit log: hash chain unbroken", lambda s: _audit_chain(s, meter.events, days)
         )
@@ -109,7 +110,9 @@ def check_store(
             checks += _guarded(
                 s, "schema: tables and columns as licensectl made them", _sqlite_schema
             )
-        checks += _guarded(s, "values: every stored value is one licensectl writes", _values)
+        checks += _guarded(
+            s, "values: every stored value is one licensectl writes", lambda s: _values(s, days)
+        )
         meter.done(meter.license_units + _finished(background, meter))
         checks += _guarded(s, "lineage: every parent_id names a license", _lineage)
         checks += _guarded(
@@ -439,14 +442,16 @@ _TIMES: Final = (
 _SQLITE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d(\.\d{6})?)?")
 
 
-def _values(s: Session) -> _Check:
+def _values(s: Session, logged: audit.DayCounts | None = None) -> _Check:
     """Values no constraint guards that a damaged byte may change: enum values, UUIDs,
     the name and PO keys (recomputed from the names), and on SQLite the times' text.
 
     The database lists the rows that may be wrong (`_suspects`: a test in SQL that every
     row licensectl writes passes in all but rare cases, such as a name outside ASCII),
     and only those are checked here, each as before: a million licenses are checked in
-    the database's time, and what is reported is decided by the Python rules alone."""
+    the database's time, and what is reported is decided by the Python rules alone.
+    `logged`: the chain's pass over the log, which tested the events' times already
+    (`DayCounts.odd_times`) when it read every event with the types licensectl writes."""
     check = _Check("values: every stored value is one licensectl writes")
     conn = s.connection()
     sqlite = conn.dialect.name == "sqlite"
@@ -490,8 +495,14 @@ def _values(s: Session) -> _Check:
         if known.get(version) != name:
             check.fail(f"schema_migration {version!r} is named {name!r}, not a migration")
     if sqlite:
+        tested = logged if logged is not None and logged.complete and logged.time_ok else None
         for table, column in (*_TIMES, ("schema_migration", "applied_at")):
-            for (value,) in _suspects(conn, table, (column,), _sqlite_time_ok(column)):
+            if tested is not None and (table, column) == ("event", "at"):
+                # In the order of the index on `at`, as the query below lists them.
+                times: Any = ((value,) for value in sorted(tested.odd_times))
+            else:
+                times = _suspects(conn, table, (column,), _sqlite_time_ok(column))
+            for (value,) in times:
                 if not (isinstance(value, str) and _SQLITE_TIME.fullmatch(value)):
                     check.fail(f"{table}.{column} holds {value!r}, not a time licensectl wrote")
     return check

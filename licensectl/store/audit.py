@@ -357,9 +357,16 @@ class DayCounts(Counter[tuple[str, str, str, int]]):
     """The log counted as `event_day` counts it, by (day, actor, action, partner id or 0),
     filled by `verify_chain` as it reads the events (so `db check` reads the log once).
     `complete` only once every event was read and had the types licensectl writes (a
-    damaged row's day is what the database would make of it: it counts them then)."""
+    damaged row's day is what the database would make of it: it counts them then).
 
-    complete: bool = False
+    With `time_ok`, the same pass lists in `odd_times` (in id order) each event time it
+    finds not ok: `db check`'s test of how times are spelled, without another read."""
+
+    def __init__(self, time_ok: Callable[[str], object] | None = None) -> None:
+        super().__init__()
+        self.complete = False
+        self.time_ok = time_ok
+        self.odd_times: list[str] = []
 
 
 def _compare_days(conn: Connection, logged: DayCounts, limit: int) -> list[tuple[Any, ...]] | None:
@@ -541,6 +548,9 @@ def _verify_rows(
     # counts in the database if any other one turns up (`typed` then stays False).
     counted: dict[tuple[str, str, str, int], int] = {}
     typed = True
+    time_ok = days.time_ok if days is not None else None
+    odd_times: list[str] = []
+    last_time = ""  # the last time found ok: an import's events share theirs
     for row in rows:
         event_id, at, actor, action, license_id, customer_id, partner_id, details, stored = row
         count += 1
@@ -572,6 +582,11 @@ def _verify_rows(
             previous = stored or GENESIS
             key = (at[:10], actor, action, partner_id or 0)
             counted[key] = counted.get(key, 0) + 1
+            if time_ok is not None and at != last_time:
+                if time_ok(at):
+                    last_time = at
+                else:
+                    odd_times.append(at)
             continue
         typed = False
         e = _stored_event(row)  # a damaged row: spelled as stored_events spells it
@@ -584,6 +599,7 @@ def _verify_rows(
         progress(count)
     if days is not None:
         days.update(counted)
+        days.odd_times = odd_times
         days.complete = typed
 
 
