@@ -214,3 +214,158 @@ def test_day_counts_that_disagree_with_the_log_are_named(
     assert any("customer.add" in d for d in days["details"])
     assert any(d.startswith("2001-01-01 license.mint by nobody") for d in days["details"])
     assert failing(report) == ["audit log"]
+
+
+def test_the_integrity_parts_cover_every_table_and_index(sqlite_cli: Cli) -> None:
+    """`PRAGMA integrity_check` runs as the quick check plus one table check per table
+    (side by side): together they must cover every table and index of the file, the
+    ones a later revision adds too, so the parts are read from sqlite_master."""
+    from licensectl.service.integrity import integrity_parts
+
+    sqlite_cli.ok("partner", "add", "Acme")
+    assert sqlite_cli.db is not None
+    with sqlite3.connect(sqlite_cli.db) as conn:  # as a later revision might
+        conn.execute("CREATE TABLE later_thing (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        conn.execute("CREATE INDEX ix_later_thing_name ON later_thing (name)")
+        conn.execute('CREATE TABLE "odd \'name" (x TEXT PRIMARY KEY, y UNIQUE) WITHOUT ROWID')
+    engine = create_engine(normalize_db_url(sqlite_cli.db))
+    try:
+        with engine.connect() as conn:
+            parts = [sql for sql, _ in integrity_parts(conn)]
+            listed = conn.exec_driver_sql(
+                "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')"
+            ).all()
+            for sql in parts:  # each part runs as it is and passes on a sound file
+                assert conn.exec_driver_sql(sql).scalar() == "ok", sql
+    finally:
+        engine.dispose()
+    assert parts[0] == "PRAGMA quick_check"
+    checked = {sql.removeprefix("PRAGMA integrity_check(")[1:-2].replace("''", "'")
+               for sql in parts[1:]}  # fmt: skip
+    assert len(parts) == len(checked) + 1
+    tables = {name for kind, name, _ in listed if kind == "table"}
+    assert {"later_thing", "odd 'name", "license", "event", "sqlite_master"} <= checked
+    assert checked == tables | {"sqlite_master"}
+    assert {table for kind, _, table in listed if kind == "index"} <= checked
+
+
+def test_a_changed_index_entry_fails_the_integrity_check(sqlite_cli: Cli) -> None:
+    """A changed byte in an index (the rows untouched) is found only by the table part of
+    the integrity check (`quick_check` does not compare an index with its table)."""
+    sqlite_cli.ok("partner", "add", "Acme")
+    for po in ("PO-AAAA", "PO-MMMM", "PO-ZZZZ"):
+        sqlite_cli.ok("license", "add", "--po", po, "--type", "core", "--devices", "1")
+    assert sqlite_cli.db is not None
+    with sqlite3.connect(sqlite_cli.db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (page,) = conn.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'ix_license_po_key'"
+        ).fetchone()
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    with open(sqlite_cli.db, "r+b") as handle:
+        handle.seek((page - 1) * size)
+        data = bytearray(handle.read(size))
+        at = data.index(b"po-mmmm")
+        data[at + 6] = ord("n")  # po-mmmn: still between its neighbours, so in order
+        handle.seek((page - 1) * size)
+        handle.write(data)
+    with sqlite3.connect(sqlite_cli.db) as conn:
+        assert conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+    report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
+    assert failing(report) == ["sqlite integrity_check"]
+    assert any("ix_license_po_key" in d for d in report["checks"][0]["details"])
+
+
+def test_the_log_is_read_once_for_the_chain_and_the_day_counts(
+    cli: Cli, onboarded: dict[str, str]
+) -> None:
+    """On SQLite the chain's pass counts the events by day too: the log is not grouped
+    again in SQL. What the day-count check finds is the same either way."""
+    from sqlalchemy import Engine, event
+
+    from licensectl.store import audit
+
+    cli.ok("transfer", onboarded["license"], "--to", "P2022-0208", "--quantity", "2", "--yes")
+    execute(
+        cli,
+        "UPDATE event_day SET count = count + 1 WHERE action = 'customer.add'",
+        "INSERT INTO event_day (day, actor, action, partner_id, count) "
+        "VALUES ('2001-01-01', 'nobody', 'license.mint', 0, 3)",
+    )
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        report = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    days = next(c for c in report["checks"] if c["name"].startswith("audit log: day counts"))
+    assert days["problems"] == 2
+    grouped = [s for s in seen if "GROUP BY" in s and "FROM event" in s]
+    assert cli.db is not None
+    if cli.db.startswith("postgresql"):
+        assert grouped  # PostgreSQL hashes the chain itself: it counts the days too
+        return
+    assert grouped == []
+    assert not [s for s in seen if s.startswith("SELECT at FROM event")]  # times: same pass
+    engine = create_engine(normalize_db_url(cli.db))
+    try:
+        with engine.connect() as conn:
+            counted = audit.DayCounts()
+            assert list(audit.verify_chain(conn, days=counted)) == []
+            assert counted.complete and sum(counted.values()) > 0
+            by_sql = audit.day_count_mismatches(conn)
+            assert audit.day_count_mismatches(conn, logged=counted) == by_sql
+            assert len(by_sql) == 2
+            assert audit.day_count_mismatches(conn, 1, logged=counted) == by_sql[:1]
+    finally:
+        engine.dispose()
+
+
+def test_copies_held_on_an_available_license_are_found(cli: Cli, onboarded: dict[str, str]) -> None:
+    """An available license with no active copies passes the license row's own test:
+    the license rules still look at it when an activation holds copies of it (and when
+    it has successors), so the count is named."""
+    lic = onboarded["license"]
+    execute(
+        cli,
+        "INSERT INTO smartserver (install_code, created_at) "
+        "VALUES ('SS-HAND-EDIT', '2026-01-01 00:00:00')",
+        "INSERT INTO activation (license_seq, smartserver_id, copies, mode, activated_at, "
+        "updated_at) SELECT l.seq, s.id, 2, 'online', '2026-01-01 00:00:00', "
+        f"'2026-01-01 00:00:00' FROM license l, smartserver s WHERE l.license_id = '{lic}'",
+    )
+    report = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
+    assert failing(report) == ["activations"]
+    activations = next(c for c in report["checks"] if c["name"].startswith("activations"))
+    assert activations["details"] == [
+        f"license {lic} counts 0 active copies; its activations hold 2"
+    ]
+
+
+def test_event_times_not_spelled_as_licensectl_writes_them(sqlite_cli: Cli) -> None:
+    """The chain's pass tests the events' times (SQLite); a row of another type makes
+    the check read them in SQL as before: either way each odd time is named, in the
+    order of the index on the time."""
+    for name in ("Acme", "Bravo", "Charlie", "Delta"):
+        sqlite_cli.ok("partner", "add", name)
+    assert sqlite_cli.db is not None
+    with sqlite3.connect(sqlite_cli.db) as conn:
+        conn.execute("DROP TRIGGER event_no_update")
+        conn.execute("UPDATE event SET at = '2026-01-01T00:00:00' WHERE id = 2")
+        conn.execute("UPDATE event SET at = '2025-01-01 00:00' WHERE id = 3")
+    report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
+    values = next(c for c in report["checks"] if c["name"].startswith("values"))
+    odd = [
+        "event.at holds '2025-01-01 00:00', not a time licensectl wrote",
+        "event.at holds '2026-01-01T00:00:00', not a time licensectl wrote",
+    ]
+    assert values["details"] == odd
+    with sqlite3.connect(sqlite_cli.db) as conn:
+        conn.execute("UPDATE event SET at = 20260101 WHERE id = 4")
+    report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
+    values = next(c for c in report["checks"] if c["name"].startswith("values"))
+    assert values["details"] == ["event.at holds 20260101, not a time licensectl wrote", *odd]

@@ -13,6 +13,7 @@ size of store.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import sys
@@ -21,7 +22,19 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Final
 
-from sqlalchemy import Connection, String, Table, and_, case, func, or_, select, true, type_coerce
+from sqlalchemy import (
+    Connection,
+    String,
+    Table,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
@@ -76,7 +89,7 @@ def check_store(
     checks run here: SQLite lets go of Python's lock while it works. `progress` hears how
     far the checks have come (in events and licenses read)."""
     meter = _Meter(s, progress, sqlite=store.is_sqlite)
-    background = _Background(store) if store.is_sqlite and store.sqlite_path else None
+    background = _start_integrity(s, store) if store.is_sqlite and store.sqlite_path else None
     checks: list[_Check] = []
     try:
         if store.is_sqlite and background is None:
@@ -85,27 +98,32 @@ def check_store(
             checks += _guarded(s, "sqlite foreign_key_check", _sqlite_foreign_keys)
         checks.append(_revision(state))
         checks += _guarded(s, "audit log: append-only guards present", _audit_guards)
+        # The log counted by day, and its times tested, in the chain's pass (SQLite).
+        days = audit.DayCounts(time_ok=_SQLITE_TIME.fullmatch)
         checks += _guarded(
-            s, "audit log: hash chain unbroken", lambda s: _audit_chain(s, meter.events)
+            s, "audit log: hash chain unbroken", lambda s: _audit_chain(s, meter.events, days)
         )
-        meter.done(meter.event_units)
+        meter.done(meter.event_units + _finished(background, meter))
         if "0007" not in state.pending:  # the day counts came with revision 0007
-            checks += _guarded(s, _DAY_COUNTS, _day_counts)
+            checks += _guarded(s, _DAY_COUNTS, lambda s: _day_counts(s, days))
         if store.is_sqlite:
             checks += _guarded(
                 s, "schema: tables and columns as licensectl made them", _sqlite_schema
             )
-        checks += _guarded(s, "values: every stored value is one licensectl writes", _values)
-        meter.done(meter.license_units)
+        checks += _guarded(
+            s, "values: every stored value is one licensectl writes", lambda s: _values(s, days)
+        )
+        meter.done(meter.license_units + _finished(background, meter))
         checks += _guarded(s, "lineage: every parent_id names a license", _lineage)
         checks += _guarded(
             s, "ownership: customers' licenses belong to the customer's partner", _ownership
         )
         checks += _guarded(s, "licenses: transfers, active copies, status", _licenses)
         checks += _guarded(s, "smartservers: one per install code, in any case", _install_codes)
-        meter.done(meter.license_units)
+        meter.done(meter.license_units + _finished(background, meter))
         if background is not None:
-            checks[:0] = background.result()
+            share = meter.integrity_units / background.weight
+            checks[:0] = background.result(lambda weight: meter.done(weight * share))
         meter.done(meter.total)
     finally:
         if background is not None:
@@ -129,7 +147,7 @@ class _Meter:
     def __init__(self, s: Session, progress: Progress | None, *, sqlite: bool) -> None:
         self._progress = progress
         self._done = 0.0
-        self.event_units = self.license_units = 0.0
+        self.event_units = self.license_units = self.integrity_units = 0.0
         self.total = 1.0
         if progress is None:
             return
@@ -143,7 +161,8 @@ class _Meter:
         self.event_units = float(events if isinstance(events, int) else 0)
         self.license_units = float(licenses if isinstance(licenses, int) else 0)
         work = self.event_units + 2 * self.license_units
-        self.total = max(1.0, work * (2 if sqlite else 1))
+        self.integrity_units = work if sqlite else 0.0
+        self.total = max(1.0, work + self.integrity_units)
         progress(0.0)
 
     def events(self, count: int) -> None:
@@ -157,47 +176,168 @@ class _Meter:
             self._progress(self._done / self.total)
 
 
-class _Background:
-    """`PRAGMA integrity_check` in a thread, on its own connection to the SQLite file."""
+class _Integrity:
+    """`PRAGMA integrity_check`, in parts that run side by side on connections of their
+    own, in threads (SQLite lets go of Python's lock while it works), the largest first.
+
+    The parts together check all that the whole pragma checks (`integrity_parts`):
+    `PRAGMA quick_check` checks every b-tree, that each page of the file is used exactly
+    once (or is free), the free list, NOT NULL and CHECK constraints; it leaves out only
+    what `PRAGMA integrity_check(TABLE)` adds for one table: every row's record header and
+    its entry in each of the table's indexes (present, unique where the index is, and no
+    extra ones). So the quick check runs once, and the table check once per table of
+    `sqlite_master`, whatever tables a later revision adds."""
 
     NAME: Final = "sqlite integrity_check"
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, parts: list[tuple[str, float]]) -> None:
         self._store = store
-        self._raw: Any = None
-        self._checks: list[_Check] = []
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="db-check-integrity", daemon=True)
-        self._thread.start()
+        self._parts = parts
+        self._results: list[list[str] | BaseException | None] = [None] * len(parts)
+        self._finished: list[int] = []  # indexes of finished parts, in finishing order
+        self._reported = 0
+        self._lock = threading.Lock()
+        self._next = 0
+        self._raws: list[Any] = []
+        self._stopping = False
+        order = sorted(range(len(parts)), key=lambda i: -parts[i][1])
+        self._order = order
+        workers = max(1, min(len(parts), os.cpu_count() or 1))
+        self._threads = [
+            threading.Thread(target=self._work, name=f"db-check-integrity-{n}", daemon=True)
+            for n in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
-    def _run(self) -> None:
+    @property
+    def weight(self) -> float:
+        return sum(weight for _, weight in self._parts) or 1.0
+
+    def _take(self) -> int | None:
+        with self._lock:
+            if self._stopping or self._next >= len(self._order):
+                return None
+            self._next += 1
+            return self._order[self._next - 1]
+
+    def _work(self) -> None:
         try:
             with self._store.engine.connect() as conn:
-                self._raw = conn.connection.driver_connection
-                check = _Check(self.NAME)
-                for (message,) in conn.exec_driver_sql("PRAGMA integrity_check"):
-                    if message != "ok":
-                        check.fail(str(message))
-                self._checks = [check]
-        except BaseException as exc:  # handed to the main thread by result()
-            self._error = exc
+                raw: Any = conn.connection.driver_connection
+                with self._lock:
+                    self._raws.append(raw)
+                while (index := self._take()) is not None:
+                    try:
+                        messages = [
+                            str(message)
+                            for (message,) in raw.execute(self._parts[index][0])
+                            if message != "ok"
+                        ]
+                        self._done(index, messages)
+                    except BaseException as exc:  # handed to the main thread by result()
+                        self._done(index, exc)
+        except BaseException as exc:  # no connection: every part not taken fails so
+            while (index := self._take()) is not None:
+                self._done(index, exc)
 
-    def result(self) -> list[_Check]:
-        self._thread.join()
-        if self._error is not None:
-            failed = _failure(self.NAME, self._error)
-            if failed is None:
-                raise self._error
-            return [failed]
-        return self._checks
+    def _done(self, index: int, result: list[str] | BaseException) -> None:
+        with self._lock:
+            self._results[index] = result
+            self._finished.append(index)
+
+    def finished_weight(self) -> float:
+        """The weight of the parts finished since the last call (for the progress bar)."""
+        with self._lock:
+            fresh = self._finished[self._reported :]
+            self._reported = len(self._finished)
+        return sum(self._parts[i][1] for i in fresh)
+
+    def result(self, progress: Callable[[float], None] | None = None) -> list[_Check]:
+        """The one check of the parts together, waiting for them; `progress(weight)`
+        hears of each part as it finishes."""
+        for thread in self._threads:
+            while thread.is_alive():
+                thread.join(0.2)
+                if progress is not None:
+                    progress(self.finished_weight())
+        if progress is not None:
+            progress(self.finished_weight())
+        check = _Check(self.NAME)
+        seen: set[str] = set()
+        for result in self._results:  # in the parts' order, whatever finished first
+            if isinstance(result, BaseException):
+                failed = _failure(self.NAME, result)
+                if failed is None:
+                    raise result
+                messages = failed.details
+            else:
+                messages = result or []
+            for message in messages:
+                if message not in seen:  # a b-tree both parts walked: said once
+                    seen.add(message)
+                    check.fail(message)
+        return [check]
 
     def stop(self) -> None:
-        """Interrupt the check if it still runs (the others ended early: Ctrl-C)."""
-        if self._thread.is_alive():
-            raw = self._raw
-            if raw is not None:
+        """Interrupt the parts still running (the other checks ended early: Ctrl-C)."""
+        with self._lock:
+            self._stopping = True
+            raws = list(self._raws)
+        if any(thread.is_alive() for thread in self._threads):
+            for raw in raws:
                 raw.interrupt()
-            self._thread.join()
+        for thread in self._threads:
+            thread.join()
+
+
+def integrity_parts(conn: Connection) -> list[tuple[str, float]]:
+    """The statements `_Integrity` runs, with a guess of each one's cost: the quick check,
+    then `integrity_check(TABLE)` for `sqlite_master` and every table it lists (in the
+    order it lists them). The cost of a table's check grows with its rows times its
+    b-trees (the table and each index); its rows are counted (`count(*)` walks its
+    smallest b-tree's pages, a fraction of a second for a million rows), not guessed from
+    its largest rowid (an FTS5 table's rowids are not a count)."""
+    pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+    parts: list[tuple[str, float]] = [("PRAGMA quick_check", 6.0 * float(pages or 0))]
+    indexes: dict[str, int] = {}
+    tables: list[tuple[str, bool]] = [("sqlite_master", False)]
+    for kind, name, table, sql in conn.exec_driver_sql(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('table', 'index')"
+    ):
+        if kind == "table":
+            virtual = str(sql or "").upper().startswith("CREATE VIRTUAL")
+            tables.append((str(name), virtual))
+        else:
+            indexes[str(table)] = indexes.get(str(table), 0) + 1
+    for table, virtual in tables:
+        quoted = '"' + table.replace('"', '""') + '"'
+        try:  # a virtual table has no b-tree of its own: its shadow tables are checked
+            rows = 0 if virtual else conn.exec_driver_sql(f"SELECT count(*) FROM {quoted}").scalar()
+        except DBAPIError:  # damaged: the check will tell
+            rows = 0
+        weight = float(rows if isinstance(rows, int) else 0) * (1 + indexes.get(table, 0))
+        literal = "'" + table.replace("'", "''") + "'"
+        parts.append((f"PRAGMA integrity_check({literal})", weight))
+    return parts
+
+
+def _finished(background: _Integrity | None, meter: _Meter) -> float:
+    """The progress units of the integrity check's parts finished since last asked."""
+    if background is None:
+        return 0.0
+    return background.finished_weight() * meter.integrity_units / background.weight
+
+
+def _start_integrity(s: Session, store: Store) -> _Integrity | None:
+    """The integrity check's parts, started; None when the schema cannot be read (the
+    whole `PRAGMA integrity_check` then runs here and names the damage)."""
+    try:
+        with s.begin_nested():
+            parts = integrity_parts(s.connection())
+    except (DBAPIError, sqlite3.Error):
+        return None
+    return _Integrity(store, parts)
 
 
 def _revision(state: SchemaState) -> _Check:
@@ -259,11 +399,16 @@ def _audit_guards(s: Session) -> _Check:
     return check
 
 
-def _audit_chain(s: Session, progress: Callable[[int], None] | None = None) -> _Check:
-    """Every event's hash, recomputed from its content and the previous event's hash."""
+def _audit_chain(
+    s: Session,
+    progress: Callable[[int], None] | None = None,
+    days: audit.DayCounts | None = None,
+) -> _Check:
+    """Every event's hash, recomputed from its content and the previous event's hash
+    (and on SQLite the events counted by day into `days`, for `_day_counts`)."""
     check = _Check("audit log: hash chain unbroken")
     first = True
-    for broken in audit.verify_chain(s.connection(), progress):
+    for broken in audit.verify_chain(s.connection(), progress, days):
         where = " (the first broken link)" if first else ""
         check.fail(f"event {broken.event_id} {broken.why}{where}")
         first = False
@@ -300,14 +445,16 @@ _TIMES: Final = (
 _SQLITE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d(\.\d{6})?)?")
 
 
-def _values(s: Session) -> _Check:
+def _values(s: Session, logged: audit.DayCounts | None = None) -> _Check:
     """Values no constraint guards that a damaged byte may change: enum values, UUIDs,
     the name and PO keys (recomputed from the names), and on SQLite the times' text.
 
     The database lists the rows that may be wrong (`_suspects`: a test in SQL that every
     row licensectl writes passes in all but rare cases, such as a name outside ASCII),
     and only those are checked here, each as before: a million licenses are checked in
-    the database's time, and what is reported is decided by the Python rules alone."""
+    the database's time, and what is reported is decided by the Python rules alone.
+    `logged`: the chain's pass over the log, which tested the events' times already
+    (`DayCounts.odd_times`) when it read every event with the types licensectl writes."""
     check = _Check("values: every stored value is one licensectl writes")
     conn = s.connection()
     sqlite = conn.dialect.name == "sqlite"
@@ -351,8 +498,14 @@ def _values(s: Session) -> _Check:
         if known.get(version) != name:
             check.fail(f"schema_migration {version!r} is named {name!r}, not a migration")
     if sqlite:
+        tested = logged if logged is not None and logged.complete and logged.time_ok else None
         for table, column in (*_TIMES, ("schema_migration", "applied_at")):
-            for (value,) in _suspects(conn, table, (column,), _sqlite_time_ok(column)):
+            if tested is not None and (table, column) == ("event", "at"):
+                # In the order of the index on `at`, as the query below lists them.
+                times: Any = ((value,) for value in sorted(tested.odd_times))
+            else:
+                times = _suspects(conn, table, (column,), _sqlite_time_ok(column))
+            for (value,) in times:
                 if not (isinstance(value, str) and _SQLITE_TIME.fullmatch(value)):
                     check.fail(f"{table}.{column} holds {value!r}, not a time licensectl wrote")
     return check
@@ -518,14 +671,16 @@ def _ownership(s: Session) -> _Check:
 _DAY_COUNTS: Final = "audit log: day counts (report activity) match the log"
 
 
-def _day_counts(s: Session) -> _Check:
+def _day_counts(s: Session, logged: audit.DayCounts | None = None) -> _Check:
     """`event_day` is kept by the writers of events; `report activity` adds it up. Any
-    count that differs from the log (a hand edit, a writer that bypassed it) is named."""
+    count that differs from the log (a hand edit, a writer that bypassed it) is named.
+    `logged`: the log as the chain's pass counted it (SQLite), so it is not read again."""
     check = _Check(_DAY_COUNTS)
-    for day, actor, action, pid, logged, kept in audit.day_count_mismatches(s.connection()):
+    mismatches = audit.day_count_mismatches(s.connection(), logged=logged)
+    for day, actor, action, pid, logged_n, kept in mismatches:
         partner = f", partner #{pid}" if pid else ""
         check.fail(
-            f"{day} {action} by {actor}{partner}: the log holds {logged} events, the day "
+            f"{day} {action} by {actor}{partner}: the log holds {logged_n} events, the day "
             f"counts say {kept}"
         )
     return check
@@ -562,6 +717,33 @@ def _install_codes(s: Session) -> _Check:
                 "--install-code SPELLING'"
             )
     return check
+
+
+def _license_suspects(successors: Any, held: Any) -> Any:
+    """The licenses `_licenses` must look at (a statement of their seq): those with
+    successors, those with held copies, and those a test of the license row alone does
+    not pass. Any other license is sound by every rule there: with no successors and no
+    held copies, `sound` reduces to exactly that test (an available or void license with
+    no active copies and a quantity of at least 0). The million others are then only read
+    once, with no look-up in the successors or the activations per license."""
+    plain, parents, holders = (
+        LICENSES.alias("plain"),
+        LICENSES.alias("parents"),
+        LICENSES.alias("holders"),
+    )
+    alone = and_(
+        type_coerce(plain.c.status, String).in_(
+            [LicenseStatus.AVAILABLE.value, LicenseStatus.VOID.value]
+        ),
+        plain.c.active_copies == 0,
+        plain.c.quantity >= 0,
+    )
+    return union(
+        select(plain.c.seq).where(alone.is_not(true())),
+        # The same join conditions as in `_licenses`, so the same licenses.
+        select(parents.c.seq).join(successors, successors.c.parent_id == parents.c.license_id),
+        select(holders.c.seq).join(held, held.c.license_seq == holders.c.seq),
+    )
 
 
 def _licenses(s: Session) -> list[_Check]:
@@ -612,7 +794,7 @@ def _licenses(s: Session) -> list[_Check]:
         select(lic.c.license_id, lic.c.status, quantity, active, children, moved, bound)
         .outerjoin(successors, successors.c.parent_id == lic.c.license_id)
         .outerjoin(held, held.c.license_seq == lic.c.seq)
-        .where(sound.is_not(true()))
+        .where(lic.c.seq.in_(_license_suspects(successors, held)), sound.is_not(true()))
         .order_by(lic.c.seq)
         .execution_options(yield_per=1000)
     )

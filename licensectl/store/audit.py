@@ -327,9 +327,18 @@ def _insert(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
             copy.write_row(row)
 
 
-def day_count_mismatches(conn: Connection, limit: int = 20) -> list[tuple[Any, ...]]:
+def day_count_mismatches(
+    conn: Connection, limit: int = 20, logged: DayCounts | None = None
+) -> list[tuple[Any, ...]]:
     """Where `event_day` disagrees with the log it counts: (day, actor, action, partner
-    id or 0, logged, kept) for each key whose counts differ, at most `limit` of them."""
+    id or 0, logged, kept) for each key whose counts differ, at most `limit` of them.
+
+    `logged`: the log already counted by `verify_chain` (its `days`), when that pass read
+    every event with the types licensectl writes; else the database counts the log."""
+    if logged is not None and logged.complete:
+        compared = _compare_days(conn, logged, limit)
+        if compared is not None:
+            return compared
     counted = _counted_days(conn)
     same = "c.day = d.day AND c.actor = d.actor AND c.action = d.action AND c.pid = d.partner_id"
     sql = (
@@ -342,6 +351,43 @@ def day_count_mismatches(conn: Connection, limit: int = 20) -> list[tuple[Any, .
         f"ORDER BY 1, 2, 3, 4 LIMIT {int(limit)}"
     )
     return [tuple(row) for row in conn.exec_driver_sql(sql)]
+
+
+class DayCounts(Counter[tuple[str, str, str, int]]):
+    """The log counted as `event_day` counts it, by (day, actor, action, partner id or 0),
+    filled by `verify_chain` as it reads the events (so `db check` reads the log once).
+    `complete` only once every event was read and had the types licensectl writes (a
+    damaged row's day is what the database would make of it: it counts them then).
+
+    With `time_ok`, the same pass lists in `odd_times` (in id order) each event time it
+    finds not ok: `db check`'s test of how times are spelled, without another read."""
+
+    def __init__(self, time_ok: Callable[[str], object] | None = None) -> None:
+        super().__init__()
+        self.complete = False
+        self.time_ok = time_ok
+        self.odd_times: list[str] = []
+
+
+def _compare_days(conn: Connection, logged: DayCounts, limit: int) -> list[tuple[Any, ...]] | None:
+    """`day_count_mismatches` from the log counted in Python, in the same order; None
+    when `event_day` holds a value of a type licensectl never writes there (the
+    database then compares, as it orders mixed types its own way)."""
+    kept: dict[tuple[str, str, str, int], Any] = {}
+    for day, actor, action, pid, count in conn.exec_driver_sql(
+        "SELECT day, actor, action, partner_id, count FROM event_day"
+    ):
+        if not (type(day) is str and type(actor) is str and type(action) is str
+                and type(pid) is int and type(count) is int):  # fmt: skip
+            return None
+        key = (day, actor, action, pid)
+        if key in kept:  # a duplicate key the unique index should forbid: as SQL joins it
+            return None
+        kept[key] = count
+    rows = [(*key, n, kept.get(key)) for key, n in logged.items() if kept.get(key) != n]
+    rows += [(*key, 0, count) for key, count in kept.items() if key not in logged]
+    rows.sort(key=lambda row: row[:4])
+    return rows[: max(0, int(limit))]
 
 
 class StoredEvent(NamedTuple):
@@ -417,7 +463,9 @@ PROGRESS_EVERY: Final = 20_000
 
 
 def verify_chain(
-    conn: Connection, progress: Callable[[int], None] | None = None
+    conn: Connection,
+    progress: Callable[[int], None] | None = None,
+    days: DayCounts | None = None,
 ) -> Iterator[Break]:
     """Every broken link, in id order. Each event is checked against the stored hash of
     the one before it, so one changed event breaks its own link (and a changed hash the
@@ -428,14 +476,15 @@ def verify_chain(
     writes is hashed inline (`link`'s spelling), any other one as `stored_events` reads
     it, so a damaged row is spelled exactly as before. On PostgreSQL the server hashes
     (`_verify_in_postgres`). `progress(n)` hears now and then how many events (by id)
-    are checked."""
+    are checked. `days`, on SQLite: counts the events by day as `event_day` does
+    (`DayCounts`), in the same pass (PostgreSQL counts them in `day_count_mismatches`)."""
     if conn.dialect.name == "postgresql":
         yield from _verify_in_postgres(conn, progress)
         return
     raw: Any = conn.connection.driver_connection
     cursor = raw.execute(_CHAIN_SQL.format(details="details"))
     try:
-        yield from _verify_rows(cursor, progress)
+        yield from _verify_rows(cursor, progress, days)
     finally:
         cursor.close()
 
@@ -486,11 +535,22 @@ def _verify_in_postgres(
             progress(min(high, last))
 
 
-def _verify_rows(rows: Iterable[Any], progress: Callable[[int], None] | None) -> Iterator[Break]:
+def _verify_rows(
+    rows: Iterable[Any],
+    progress: Callable[[int], None] | None,
+    days: DayCounts | None = None,
+) -> Iterator[Break]:
     sha256 = hashlib.sha256
     previous = GENESIS
     count = 0
     mark = PROGRESS_EVERY
+    # Counted here only for rows of the types licensectl writes: `day_count_mismatches`
+    # counts in the database if any other one turns up (`typed` then stays False).
+    counted: dict[tuple[str, str, str, int], int] = {}
+    typed = True
+    time_ok = days.time_ok if days is not None else None
+    odd_times: list[str] = []
+    last_time = ""  # the last time found ok: an import's events share theirs
     for row in rows:
         event_id, at, actor, action, license_id, customer_id, partner_id, details, stored = row
         count += 1
@@ -520,7 +580,15 @@ def _verify_rows(rows: Iterable[Any], progress: Callable[[int], None] | None) ->
             if sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest() != stored:
                 yield Break(event_id, "does not match its content and the previous event's hash")
             previous = stored or GENESIS
+            key = (at[:10], actor, action, partner_id or 0)
+            counted[key] = counted.get(key, 0) + 1
+            if time_ok is not None and at != last_time:
+                if time_ok(at):
+                    last_time = at
+                else:
+                    odd_times.append(at)
             continue
+        typed = False
         e = _stored_event(row)  # a damaged row: spelled as stored_events spells it
         if e.hash is None:
             yield Break(e.id, "has no hash")
@@ -529,6 +597,10 @@ def _verify_rows(rows: Iterable[Any], progress: Callable[[int], None] | None) ->
         previous = e.hash or GENESIS
     if progress is not None:
         progress(count)
+    if days is not None:
+        days.update(counted)
+        days.odd_times = odd_times
+        days.complete = typed
 
 
 # --- migration 4 ---------------------------------------------------------------------
@@ -559,6 +631,7 @@ def add_hash_chain(conn: Connection) -> None:
 
 __all__ = [
     "GENESIS",
+    "DayCounts",
     "NewEvent",
     "add_hash_chain",
     "add_day_counts",
