@@ -6,8 +6,10 @@
 Each round runs, in rotating order, the raw baseline (`baseline.run_baseline` in a fresh
 interpreter: `csv.DictReader` + one `sqlite3.executemany`) and `licensectl --quiet import
 FILE` (start-up included), each into a fresh SQLite store whose partners were added
-beforehand, outside the timing. With `--other DIR`, a third process runs the import with
-`PYTHONPATH=DIR` (an older `licensectl` package there) for a before/after in the same run.
+beforehand, outside the timing (those runs also write licensectl's bytecode, which the
+timed run then uses, as an installed package would). With `--other DIR`, a third
+process runs the import with `PYTHONPATH=DIR` (an older `licensectl` package there) for
+a before/after in the same run.
 
 Printed: the median wall-clock and the median CPU time (user + system of the process,
 from `wait4`) of each, its largest peak RSS, and the median, min and max of the
@@ -69,6 +71,11 @@ def ours(csv_path: Path, tmp: Path, pythonpath: str | None) -> tuple[float, floa
         "LICENSECTL_KEY_DIR": str(tmp / "keys"),
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
+    # Bytecode as an installed package has it (pip compiles on install): with
+    # PYTHONDONTWRITEBYTECODE set, every run compiled licensectl's sources again while
+    # the libraries ran from pip's .pyc files (as bench/startup.py does; the partner
+    # commands below write them before the timed run).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     db = str(tmp / "ours.db")

@@ -89,6 +89,7 @@ _LICENSE_COLUMNS: Final = (
     "created_at",
 )
 _COMPARED: Final = ("type", "devices", "quantity", "term_months")
+_TYPE_VALUES: Final = {t: t.value for t in LicenseType}
 
 # Scratch tables of one import, private to its connection and gone with its transaction.
 _scratch = MetaData()
@@ -209,6 +210,9 @@ class _Import:
         #: SQLite: the events written at the end, counted as they are planned for
         #: `event_day`: (action, partner id) → how many.
         self.day_counts: Counter[tuple[str, int]] = Counter()
+        #: The quantities whose transfer passed the rules (the rest of a just imported
+        #: license's state is always the same).
+        self.transfers_checked: set[int] = set()
         bind = LICENSES.c.created_at.type.dialect_impl(self.dialect).bind_processor(self.dialect)
         self.created_at = bind(self.now) if bind else self.now
 
@@ -386,12 +390,21 @@ class _Import:
         successors: list[tuple[Any, ...]] = []
         available, transferred = LicenseStatus.AVAILABLE.value, LicenseStatus.TRANSFERRED.value
         created_at = self.created_at
+        type_value = _TYPE_VALUES  # `LicenseType.value` is a descriptor call each time
         for (row, partner, po_key), license_id in zip(new, ids, strict=False):
             customer_pk = customer_pks.get(row.row)
             if customer_pk is not None:
-                _check_transfer(license_id, partner.id, customer_pk, row.quantity)
+                if row.quantity not in self.transfers_checked:  # all else is the same
+                    _check_transfer(license_id, partner.id, customer_pk, row.quantity)
+                    self.transfers_checked.add(row.quantity)
                 successors.append(
-                    (next(successor_ids), partner.id, customer_pk, row.type.value, row.devices)
+                    (
+                        next(successor_ids),
+                        partner.id,
+                        customer_pk,
+                        type_value[row.type],
+                        row.devices,
+                    )
                     + (row.quantity, row.term_months, row.purchase_order, po_key, row.po_line)
                     + (available, 0, license_id, created_at)
                 )
@@ -400,7 +413,7 @@ class _Import:
                     license_id,
                     partner.id,
                     None,
-                    row.type.value,
+                    type_value[row.type],
                     row.devices,
                     row.quantity,
                     row.term_months,
