@@ -6,11 +6,14 @@
 Each round runs, in rotating order, the raw baseline (`baseline.run_baseline` in a fresh
 interpreter: `csv.DictReader` + one `sqlite3.executemany`) and `licensectl --quiet import
 FILE` (start-up included), each into a fresh SQLite store whose partners were added
-beforehand, outside the timing. With `--other DIR`, a third process runs the import with
-`PYTHONPATH=DIR` (an older `licensectl` package there) for a before/after in the same run.
+beforehand, outside the timing (those runs also write licensectl's bytecode, which the
+timed run then uses, as an installed package would). With `--other DIR`, a third
+process runs the import with `PYTHONPATH=DIR` (an older `licensectl` package there) for
+a before/after in the same run.
 
 Printed: the median wall-clock and the median CPU time (user + system of the process,
-from `wait4`) of each, and the median of the per-round ratios. On a machine shared with
+from `wait4`) of each, its largest peak RSS, and the median, min and max of the
+per-round ratios. On a machine shared with
 other work the wall-clock ratio carries the others' load; CPU time is steadier.
 """
 
@@ -32,8 +35,8 @@ HERE = Path(__file__).resolve().parent
 
 def timed(
     args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
-) -> tuple[float, float]:
-    """Wall-clock and CPU seconds of one child process."""
+) -> tuple[float, float, float]:
+    """Wall-clock and CPU seconds, and peak RSS (MiB), of one child process."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -46,10 +49,10 @@ def timed(
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {err[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # KiB on Linux
 
 
-def raw(csv_path: Path, tmp: Path) -> tuple[float, float]:
+def raw(csv_path: Path, tmp: Path) -> tuple[float, float, float]:
     db = tmp / "raw.db"
     prepare_store(csv_path, db)
     code = (
@@ -59,7 +62,7 @@ def raw(csv_path: Path, tmp: Path) -> tuple[float, float]:
     return timed([sys.executable, "-c", code])
 
 
-def ours(csv_path: Path, tmp: Path, pythonpath: str | None) -> tuple[float, float]:
+def ours(csv_path: Path, tmp: Path, pythonpath: str | None) -> tuple[float, float, float]:
     env = {
         **os.environ,
         "HOME": str(tmp),
@@ -68,6 +71,11 @@ def ours(csv_path: Path, tmp: Path, pythonpath: str | None) -> tuple[float, floa
         "LICENSECTL_KEY_DIR": str(tmp / "keys"),
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
+    # Bytecode as an installed package has it (pip compiles on install): with
+    # PYTHONDONTWRITEBYTECODE set, every run compiled licensectl's sources again while
+    # the libraries ran from pip's .pyc files (as bench/startup.py does; the partner
+    # commands below write them before the timed run).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     db = str(tmp / "ours.db")
@@ -88,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=HERE / "out", help="where the stores go")
     args = parser.parse_args(argv)
     kinds = ["raw", "import"] + (["other"] if args.other else [])
-    results: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
+    results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in kinds}
     for n in range(args.rounds):
         for kind in kinds[n % len(kinds) :] + kinds[: n % len(kinds)]:
             with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -102,14 +110,18 @@ def main(argv: list[str] | None = None) -> int:
         ), flush=True)  # fmt: skip
     print(f"{args.file.name}, {args.rounds} rounds, medians:")
     for kind in kinds:
-        wall = statistics.median(w for w, _ in results[kind])
-        cpu = statistics.median(c for _, c in results[kind])
-        line = f"  {kind:<7} wall {wall:7.2f} s   CPU {cpu:7.2f} s"
+        wall = statistics.median(w for w, _, _ in results[kind])
+        cpu = statistics.median(c for _, c, _ in results[kind])
+        rss = max(r for _, _, r in results[kind])
+        line = f"  {kind:<7} wall {wall:7.2f} s   CPU {cpu:7.2f} s   peak RSS {rss:5.0f} MiB"
         if kind != "raw":
             pairs = list(zip(results[kind], results["raw"], strict=True))
-            w_ratio = statistics.median(a[0] / b[0] for a, b in pairs)
-            c_ratio = statistics.median(a[1] / b[1] for a, b in pairs)
-            line += f"   / raw: wall {w_ratio:.2f}x, CPU {c_ratio:.2f}x"
+            for what, at in (("wall", 0), ("CPU", 1)):
+                ratios = [a[at] / b[at] for a, b in pairs]
+                line += (
+                    f"\n          / raw, {what}: median {statistics.median(ratios):.2f}x"
+                    f" (min {min(ratios):.2f}x, max {max(ratios):.2f}x)"
+                )
         print(line)
     return 0
 

@@ -205,6 +205,8 @@ def parse_uuid(value: str, *, what: str = "ID") -> str:
 
 
 def looks_like_uuid(value: str) -> bool:
+    if len(value) < 32:  # a UUID's 32 hex digits at least, whatever its spelling
+        return False
     try:
         uuid.UUID(value.strip())
     except ValueError:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from licensectl import importer
 from licensectl.contract.models import ImportSummary, RowError
 from licensectl.domain import LicenseType
 from licensectl.errors import UsageError
@@ -490,3 +491,76 @@ def test_summary_matches_the_json_contract() -> None:
         "dry_run": True,
     }
     assert ImportSummary().ok
+
+
+# --- the quick CSV path ---------------------------------------------------------------
+
+#: Rows of every shape: the quick path takes the common ones and must give what
+#: `validate` gives; every other one must fall through to `validate`, errors included.
+ODD_ROWS = (
+    "Acme,PO-1,1,capacity,200,2,,",
+    "Acme,PO-1,2,maintenance,1000,1,36,Site A",
+    " Acme ,PO-1,3,Core,1,,,Site A ",
+    "Acme,PO-2,007,capacity,+5,1,,",
+    "Acme,PO-2,1,capacity,0,1,,",
+    "Acme,PO-2,2,capacity,5,1,12,",
+    "Acme,PO-2,3,maintenance,5,1,,",
+    "Acme,PO-2,4,maintenance,5,1,24,",
+    "Acme,PO-1,1,capacity,200,2,,",
+    "acme,po-1,2,maintenance,1000,1,36,site a",
+    "Acme,,1,capacity,1,1,,",
+    ",PO-3,1,capacity,1,1,,",
+    "Acme,PO-3,1,capacity,1,1,,2133c667-af41-4518-94df-a2bb3b775330",
+    "Acme,PO-3,2,capacity,1,1,,   ",
+    "Acme,PO-3,3,capacity,99999999999,1,,",
+    "Acme,PO-3,4,capacity,１２,1,,",
+    "Acme,PO-3,5,capacity,12,1,,Zoë Ltd",
+    "Acme,PO-3,6,widget,12,1,,",
+    "Acme,PO-3,7,capacity,,1,,",
+    "Acme\x01,PO-4,1,capacity,1,1,,",
+    ",,,,,,,",
+    "Acme,PO-4,2,capacity,1,1,,,extra",
+    "Acme,PO-4,3,capacity,1,1",
+    "Acme,PO-4,4,capacity,2147483648,1,,",
+    "Acme,PO-4,5,capacity,1,1,,Acme",
+    "Acme,PO-4,6,capacity,1,1,," + "x" * 300,
+    "Acme,PO-4,7,capacity,1,1,,Zoë Ltd",
+    "Acme,PO-4\x02,8,capacity,1,1,,",
+    "Acme,PO-4,9,capacity, 3,1,,",
+    "Acme,PO-4,10,capacity,3,1,, Site B",
+    "Acme,PO-4,11,capacity,3,1,,Site B",
+    "Acme,PO-4,12,capacity,3,1,,Site B",
+    "Acme,PO-5,,core,1,,,",
+    "Acme,PO-5,2,maintenance,5,1,036,",
+)
+
+
+def partner_last(line: str) -> str:
+    first, _, rest = line.partition(",")
+    return f"{rest},{first}"
+
+
+@pytest.mark.parametrize("check_duplicates", [True, False])
+@pytest.mark.parametrize(
+    "text",
+    [
+        csv_of(*ODD_ROWS),
+        csv_of(*map(partner_last, ODD_ROWS), header=partner_last(HEADER)),
+        csv_of(
+            "200,capacity,PO-9,Acme",
+            "1,core,PO-9,Acme",
+            "5,maintenance,PO-10,Acme",
+            "x,capacity,PO-10,Acme",
+            header="devices,type,purchase_order,partner",
+        ),
+    ],
+    ids=["all columns", "partner last", "required columns only"],
+)
+def test_the_quick_csv_path_gives_exactly_what_validate_gives(
+    text: str, check_duplicates: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quick = parse(text, check_duplicates=check_duplicates)
+    assert any(isinstance(item, ImportRow) for item in quick)
+    assert any(isinstance(item, list) for item in quick)
+    monkeypatch.setattr(importer._Validator, "quick_csv", lambda self, names: None)
+    assert parse(text, check_duplicates=check_duplicates) == quick

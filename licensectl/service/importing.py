@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, TypeVar
@@ -50,11 +51,11 @@ from licensectl.service.base import BaseBackend, _DryRun
 from licensectl.service.lookup import IN_CHUNK, Lookups
 from licensectl.store.audit import (
     NewEvent,
+    add_day_counts,
     append_events,
     at_text,
+    chain_function,
     chain_head,
-    count_days_since,
-    linker,
 )
 
 #: Rows checked and written together: big enough that per-statement costs vanish, small
@@ -88,6 +89,7 @@ _LICENSE_COLUMNS: Final = (
     "created_at",
 )
 _COMPARED: Final = ("type", "devices", "quantity", "term_months")
+_TYPE_VALUES: Final = {t: t.value for t in LicenseType}
 
 # Scratch tables of one import, private to its connection and gone with its transaction.
 _scratch = MetaData()
@@ -205,6 +207,12 @@ class _Import:
         #: Licenses written so far (originals and successors), and successors alone.
         self.written = 0
         self.successors = 0
+        #: SQLite: the events written at the end, counted as they are planned for
+        #: `event_day`: (action, partner id) → how many.
+        self.day_counts: Counter[tuple[str, int]] = Counter()
+        #: The quantities whose transfer passed the rules (the rest of a just imported
+        #: license's state is always the same).
+        self.transfers_checked: set[int] = set()
         bind = LICENSES.c.created_at.type.dialect_impl(self.dialect).bind_processor(self.dialect)
         self.created_at = bind(self.now) if bind else self.now
 
@@ -220,6 +228,8 @@ class _Import:
             table.create(self.conn)
         self.statistics = _Statistics(self.conn) if self.postgres else None
         self.pauses = _SqlitePauses(self.conn) if not self.postgres else None
+        #: SQLite: the customers above this one are the import's own (the write lock).
+        self.customer_mark = 0 if self.postgres else self._max_customer()
         batch: list[_New] = []
         last_po, last_po_key = "", ""
         for item in rows:
@@ -380,12 +390,21 @@ class _Import:
         successors: list[tuple[Any, ...]] = []
         available, transferred = LicenseStatus.AVAILABLE.value, LicenseStatus.TRANSFERRED.value
         created_at = self.created_at
+        type_value = _TYPE_VALUES  # `LicenseType.value` is a descriptor call each time
         for (row, partner, po_key), license_id in zip(new, ids, strict=False):
             customer_pk = customer_pks.get(row.row)
             if customer_pk is not None:
-                _check_transfer(license_id, partner.id, customer_pk, row.quantity)
+                if row.quantity not in self.transfers_checked:  # all else is the same
+                    _check_transfer(license_id, partner.id, customer_pk, row.quantity)
+                    self.transfers_checked.add(row.quantity)
                 successors.append(
-                    (next(successor_ids), partner.id, customer_pk, row.type.value, row.devices)
+                    (
+                        next(successor_ids),
+                        partner.id,
+                        customer_pk,
+                        type_value[row.type],
+                        row.devices,
+                    )
                     + (row.quantity, row.term_months, row.purchase_order, po_key, row.po_line)
                     + (available, 0, license_id, created_at)
                 )
@@ -394,7 +413,7 @@ class _Import:
                     license_id,
                     partner.id,
                     None,
-                    row.type.value,
+                    type_value[row.type],
                     row.devices,
                     row.quantity,
                     row.term_months,
@@ -414,6 +433,10 @@ class _Import:
         self._bulk(LICENSES, originals)
         if successors:
             self._bulk(LICENSES, successors)
+        if not self.postgres:
+            self.day_counts.update(("license.add", n.partner.id) for n in new)
+            for action in ("license.transfer", "license.mint"):
+                self.day_counts.update((action, s[1]) for s in successors)
         self.summary.created += len(new)
         self.successors += len(successors)
         self.written += len(originals) + len(successors)
@@ -470,21 +493,26 @@ class _Import:
                 for pk, (customer_id, key, partner, name) in zip(pks, created, strict=True)
             ],
         )
-        append_events(
-            self.conn,
-            (
-                NewEvent(
-                    self.now,
-                    self.actor,
-                    "customer.add",
-                    None,
-                    customer_id,
-                    partner.id,
-                    {"name": name, "partner": partner.name, "emails": [], "via": "import"},
-                )
-                for customer_id, _, partner, name in created
-            ),
-        )
+        if not self.postgres:
+            # Written at the end with the licenses' events, in the same order
+            # (`_license_events_sqlite`).
+            self.day_counts.update(("customer.add", partner.id) for _, _, partner, _ in created)
+        else:
+            append_events(
+                self.conn,
+                (
+                    NewEvent(
+                        self.now,
+                        self.actor,
+                        "customer.add",
+                        None,
+                        customer_id,
+                        partner.id,
+                        {"name": name, "partner": partner.name, "emails": [], "via": "import"},
+                    )
+                    for customer_id, _, partner, name in created
+                ),
+            )
         for pk, (_, key, _, _) in zip(pks, created, strict=True):
             self.customers[key] = pk
         self.summary.customers_created += len(created)
@@ -509,7 +537,7 @@ class _Import:
     def _license_events(self, start: int) -> None:
         if self.pauses is not None:
             before = self.conn.exec_driver_sql("SELECT max(id) FROM event").scalar()
-            adding = self.summary.created + 2 * self.successors
+            adding = self.summary.created + 2 * self.successors + self.summary.customers_created
             self.pauses.indexes("event", int(before or 0), adding)
         if self.conn.dialect.name == "sqlite":
             self._license_events_sqlite(start)
@@ -517,19 +545,27 @@ class _Import:
             self._license_events_python(start)
 
     def _license_events_sqlite(self, start: int) -> None:
-        """The same events as `_license_events_python`, built by SQLite itself: one
-        `INSERT … SELECT` per chunk of licenses, the details made by `json_object` and
-        each hash by `audit.link` registered as a function, called row after row in `seq`
-        order. Serialising and binding every event in Python cost the import half its
-        time. The chain holds only if SQLite calls the function in the order it inserts
-        the rows; each chunk's stored hashes are read back in id order and compared with
-        the ones computed, so an import can never leave a broken chain (it fails instead).
+        """The events of the import's customers and licenses, as `_create_customers` and
+        `_license_events_python` write them on PostgreSQL, built by SQLite itself: one
+        `INSERT … SELECT` per chunk of customers or licenses, the details made by
+        `json_object` and each hash by `audit.chain_function` registered as a function,
+        called row after row in key order. Serialising and binding every event in Python
+        cost the import half its time. The `customer.add` events come first, in the order
+        the customers were made, as if each batch had written its own. The chain holds
+        only if SQLite calls the function in the order it inserts the rows; each chunk's
+        stored hashes are read back in id order and compared with the ones computed, so
+        an import can never leave a broken chain (it fails instead). The day counts
+        (`event_day`) were counted as the rows were planned (`day_counts`).
         """
         raw = self.conn.connection.dbapi_connection
         assert raw is not None
         made: list[str] = []
         head = [chain_head(self.conn)]
         at = at_text(self.now)
+        customers = (
+            "json_object('name', c.name, 'partner', (SELECT name FROM partner "
+            "WHERE id = c.partner_id), 'emails', json_array(), 'via', 'import')"
+        )
         originals = (
             "json_object('partner', (SELECT name FROM partner WHERE id = l.partner_id), "
             "'purchase_order', l.purchase_order, 'po_line', l.po_line, 'type', l.type, "
@@ -545,19 +581,27 @@ class _Import:
             "json_object('parent_id', l.parent_id, 'reason', 'transfer', "
             "'quantity', l.quantity, 'to_customer', c.name)"
         )
-        plans = (
-            ("license.add", "l.license_id", "NULL", originals, "", "l.parent_id IS NULL"),
-            ("license.transfer", "l.parent_id", "c.customer_id", transfers,
-             "JOIN customer c ON c.id = l.customer_pk", "l.parent_id IS NOT NULL"),
-            ("license.mint", "l.license_id", "c.customer_id", mints,
-             "JOIN customer c ON c.id = l.customer_pk", "l.parent_id IS NOT NULL"),
-        )  # fmt: skip
         top = self._max_seq()
-        before = self.conn.exec_driver_sql("SELECT max(id) FROM event").scalar() or 0
+        customers_top = self._max_customer() if self.summary.customers_created else 0
+        # (action, License ID, Customer ID, partner id, details, rows, which, key, after, top)
+        plans = (
+            ("customer.add", "NULL", "c.customer_id", "c.partner_id", customers,
+             "customer c", "1", "c.id", self.customer_mark, customers_top),
+            ("license.add", "l.license_id", "NULL", "l.partner_id", originals, "license l",
+             "l.parent_id IS NULL", "l.seq", start, top),
+            ("license.transfer", "l.parent_id", "c.customer_id", "l.partner_id", transfers,
+             "license l JOIN customer c ON c.id = l.customer_pk", "l.parent_id IS NOT NULL",
+             "l.seq", start, top if self.successors else start),
+            ("license.mint", "l.license_id", "c.customer_id", "l.partner_id", mints,
+             "license l JOIN customer c ON c.id = l.customer_pk", "l.parent_id IS NOT NULL",
+             "l.seq", start, top if self.successors else start),
+        )  # fmt: skip
         try:
-            for action, license_id, customer_id, details, join, which in plans:
-                chain = _chainer(at, self.actor, action, head, made)
-                raw.create_function("licensectl_chain", 4, chain)
+            for action, license_id, customer_id, partner_id, details, rows, which, key, low, \
+                    high_end in plans:  # fmt: skip
+                raw.create_function(
+                    "licensectl_chain", 4, chain_function(at, self.actor, action, head, made)
+                )
                 # The events come from a subquery that SQLite runs as a co-routine (its
                 # OFFSET keeps it from being merged into the INSERT), so each one's details
                 # are built once and passed as they are stored to the hash.
@@ -565,26 +609,30 @@ class _Import:
                     "INSERT INTO event (at, actor, action, license_id, customer_id, "
                     f"partner_id, details, hash) SELECT ?, ?, '{action}', e.lid, e.cid, e.pid, "
                     "e.details, licensectl_chain(e.lid, e.cid, e.pid, e.details) FROM "
-                    f"(SELECT {license_id} AS lid, {customer_id} AS cid, l.partner_id AS pid, "
-                    f"{details} AS details FROM license l {join} "
-                    f"WHERE l.seq > ? AND l.seq <= ? AND {which} "
-                    "ORDER BY l.seq LIMIT -1 OFFSET 0) AS e"
+                    f"(SELECT {license_id} AS lid, {customer_id} AS cid, {partner_id} AS pid, "
+                    f"{details} AS details FROM {rows} "
+                    f"WHERE {key} > ? AND {key} <= ? AND {which} "
+                    f"ORDER BY {key} LIMIT -1 OFFSET 0) AS e"
                 )
-                low = start
-                while low < top:
-                    high = min(low + IMPORT_BATCH * 4, top)
+                while low < high_end:
+                    high = min(low + IMPORT_BATCH * 4, high_end)
                     last = self.conn.exec_driver_sql("SELECT max(id) FROM event").scalar() or 0
                     made.clear()
                     self.conn.exec_driver_sql(sql, (at, self.actor, low, high))
-                    stored = [
-                        h for (h,) in self.conn.exec_driver_sql(
-                            "SELECT hash FROM event WHERE id > ? ORDER BY id", (last,)
-                        )
-                    ]  # fmt: skip
-                    if stored != made:
+                    # The stored hashes in id order, as one text: SQLite joins them.
+                    stored = self.conn.exec_driver_sql(
+                        "SELECT group_concat(hash, '') FROM "
+                        "(SELECT hash FROM event WHERE id > ? ORDER BY id)",
+                        (last,),
+                    ).scalar()
+                    if (stored or "") != "".join(made):
                         raise RuntimeError("the import's events were not chained in order")
                     low = high
-            count_days_since(self.conn, before)
+            day = at[:10]
+            add_day_counts(
+                self.conn,
+                {(day, self.actor, action, pid): n for (action, pid), n in self.day_counts.items()},
+            )
         finally:
             raw.create_function("licensectl_chain", 4, None)
 
@@ -753,6 +801,9 @@ class _Import:
 
     def _max_seq(self) -> int:
         return int(self.conn.execute(select(func.max(LICENSES.c.seq))).scalar() or 0)
+
+    def _max_customer(self) -> int:
+        return int(self.conn.exec_driver_sql("SELECT max(id) FROM customer").scalar() or 0)
 
     def _bulk(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
         """Insert rows (tuples in the order of `self.columns[table.name]`): on SQLite one
@@ -935,21 +986,6 @@ class _Statistics:
 
     def final(self) -> None:
         self.conn.exec_driver_sql(f"ANALYZE {self.TABLES}, event")
-
-
-def _chainer(at: str, actor: str, action: str, head: list[str], made: list[str]) -> Any:
-    """The SQLite function `licensectl_chain(license_id, customer_id, partner_id, details)`
-    of one kind of import event: each call links one event to `head[0]`, the hash before
-    it, moves the head on and records the hash in `made`."""
-    link_one = linker(at, actor, action)
-
-    def chain(license_id: str | None, customer_id: str | None, partner_id: int | None,
-              details: str) -> str:  # fmt: skip
-        head[0] = link_one(head[0], license_id, customer_id, partner_id, details)
-        made.append(head[0])
-        return head[0]
-
-    return chain
 
 
 def _check_transfer(license_id: str, partner_id: int, customer_pk: int, quantity: int) -> None:
