@@ -352,7 +352,9 @@ class _Validator:
     def __init__(self, *, check_duplicates: bool) -> None:
         self._keys = _KeyTracker() if check_duplicates else None
         # Partner and customer names repeat from row to row; purchase orders mostly do not.
-        self._names: dict[str, str] = {}
+        # One cache per field: the two follow different rules (a customer's name may not
+        # parse as a UUID), so a name clean as a partner's is not clean as a customer's.
+        self._names: dict[str, dict[str, str]] = {"partner": {}, "customer": {}}
         #: The last purchase order as written and cleaned: a PO's lines mostly follow
         #: each other.
         self._last_po: tuple[object, str] = (object(), "")
@@ -361,14 +363,15 @@ class _Validator:
         self, value: object, field: str, row: int, errors: list[RowError], *, required: bool
     ) -> str | None:
         if isinstance(value, str):
-            cleaned = self._names.get(value)
+            cleaned = self._names[field].get(value)
             if cleaned is not None:
                 return cleaned
             if not value and not required:
                 return None
         cleaned = _name(value, field, row, errors, required=required)
-        if cleaned is not None and isinstance(value, str) and len(self._names) < _NAME_CACHE:
-            self._names[value] = cleaned
+        cache = self._names[field]
+        if cleaned is not None and isinstance(value, str) and len(cache) < _NAME_CACHE:
+            cache[value] = cleaned
         return cleaned
 
     def quick_csv(self, names: list[str]) -> Callable[[int, list[str]], ImportRow | None]:
@@ -383,13 +386,14 @@ class _Validator:
         width = len(names)
         at = [names.index(c) if c in names else width for c in COLUMNS]
         cells = operator.itemgetter(*at)
-        names_cache = self._names
+        caches = self._names
         ints: dict[str, int] = {}
         types = _TYPES
         passed: set[tuple[LicenseType, int, int, int | None, int]] = set()
         keys = self._keys
 
         def name(value: str, field: str) -> str | None:
+            names_cache = caches[field]
             cleaned = names_cache.get(value)
             if cleaned is not None or not value:
                 return cleaned

@@ -564,3 +564,33 @@ def test_the_quick_csv_path_gives_exactly_what_validate_gives(
     assert any(isinstance(item, list) for item in quick)
     monkeypatch.setattr(importer._Validator, "quick_csv", lambda self, names: None)
     assert parse(text, check_duplicates=check_duplicates) == quick
+
+
+UUID_NAME = "0b1e5254-6f2d-4b40-93dd-2ab2fa7732d2"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_name_allowed_as_a_partner_is_still_checked_as_a_customer(fmt: Format) -> None:
+    """Partner and customer names follow different rules (a customer's may not parse as
+    a UUID), so a name cleaned as one is not taken as cleaned for the other."""
+    rows = [
+        {"partner": UUID_NAME, "purchase_order": "PO-1", "type": "capacity", "devices": 10},
+        {
+            "partner": UUID_NAME,
+            "purchase_order": "PO-2",
+            "type": "capacity",
+            "devices": 10,
+            "customer": UUID_NAME,
+        },
+    ]
+    if fmt == "csv":
+        text = HEADER + "\n" + "".join(
+            f"{r['partner']},{r['purchase_order']},,{r['type']},{r['devices']},,,"
+            f"{r.get('customer', '')}\n"
+            for r in rows
+        )
+    else:
+        text = "".join(json.dumps(r) + "\n" for r in rows)
+    errors = all_errors(text, fmt)
+    assert [(e.row, e.field) for e in errors] == [(3 if fmt == "csv" else 2, "customer")]
+    assert "UUID" in errors[0].message
