@@ -2,12 +2,20 @@
 
     python bench/import_pairs.py bench/out/po-100k-nc.csv --rounds 5
     python bench/import_pairs.py FILE --other /path/to/older/checkout   # also an older tree
+    python bench/import_pairs.py bench/out/scale-100000.csv --pg --rounds 3   # PostgreSQL
 
 Each round runs, in rotating order, the raw baseline (`baseline.run_baseline` in a fresh
 interpreter: `csv.DictReader` + one `sqlite3.executemany`) and `licensectl --quiet import
 FILE` (start-up included), each into a fresh SQLite store whose partners were added
 beforehand, outside the timing. With `--other DIR`, a third process runs the import with
 `PYTHONPATH=DIR` (an older `licensectl` package there) for a before/after in the same run.
+
+With `--pg`, both run against PostgreSQL (LICENSECTL_BENCH_PG_URL, as `scale.py`): the
+raw baseline is `scale.raw_copy` (psycopg `COPY` of the file's rows into a license table
+with licensectl's columns and main indexes) in a fresh interpreter, and the import goes
+into a fresh database made a store with the file's partners beforehand; each database is
+dropped after its run. PostgreSQL's server CPU is not in a child's `wait4` figures: the
+CPU columns are the client processes' alone.
 
 Printed: the median wall-clock and the median CPU time (user + system of the process,
 from `wait4`) of each, and the median of the per-round ratios. On a machine shared with
@@ -28,6 +36,8 @@ from pathlib import Path
 from baseline import partners_in, prepare_store
 
 HERE = Path(__file__).resolve().parent
+#: PostgreSQL databases this bench makes (and drops) are named with this prefix.
+PG_PREFIX = os.environ.get("LICENSECTL_BENCH_PG_PREFIX", "import_pairs")
 
 
 def timed(
@@ -80,12 +90,42 @@ def ours(csv_path: Path, tmp: Path, pythonpath: str | None) -> tuple[float, floa
     return timed([*cmd, "--quiet", "import", str(csv_path.resolve())], env, tmp)
 
 
+def raw_pg(csv_path: Path, _tmp: Path) -> tuple[float, float]:
+    from scale import pg_create, pg_drop
+
+    db = pg_create(f"{PG_PREFIX}_raw")
+    try:
+        code = (
+            f"import sys; sys.path.insert(0, {str(HERE)!r}); from scale import raw_copy; "
+            f"raw_copy({db!r}, __import__('pathlib').Path({str(csv_path)!r}))"
+        )
+        return timed([sys.executable, "-c", code])
+    finally:
+        pg_drop(db)
+
+
+def ours_pg(csv_path: Path, tmp: Path, pythonpath: str | None) -> tuple[float, float]:
+    from scale import add_partners, env, pg_create, pg_drop
+
+    db = pg_create(f"{PG_PREFIX}_ours")
+    try:
+        add_partners(db)  # made a store with the partners before the timing
+        environment = env(tmp)
+        if pythonpath:
+            environment["PYTHONPATH"] = pythonpath
+        cmd = [sys.executable, "-m", "licensectl", "--db", db]
+        return timed([*cmd, "--quiet", "import", str(csv_path.resolve())], environment, tmp)
+    finally:
+        pg_drop(db)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--other", help="an older checkout's directory holding `licensectl`")
     parser.add_argument("--dir", type=Path, default=HERE / "out", help="where the stores go")
+    parser.add_argument("--pg", action="store_true", help="PostgreSQL: raw COPY against import")
     args = parser.parse_args(argv)
     kinds = ["raw", "import"] + (["other"] if args.other else [])
     results: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
@@ -93,23 +133,31 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds[n % len(kinds) :] + kinds[: n % len(kinds)]:
             with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
                 if kind == "raw":
-                    results[kind].append(raw(args.file, Path(tmp)))
+                    results[kind].append((raw_pg if args.pg else raw)(args.file, Path(tmp)))
                 else:
                     path = args.other if kind == "other" else None
-                    results[kind].append(ours(args.file, Path(tmp), path))
+                    run_ours = ours_pg if args.pg else ours
+                    results[kind].append(run_ours(args.file, Path(tmp), path))
         print(f"round {n + 1}: " + ", ".join(
             f"{k} {v[-1][0]:.2f} s ({v[-1][1]:.2f} s CPU)" for k, v in results.items()
         ), flush=True)  # fmt: skip
     print(f"{args.file.name}, {args.rounds} rounds, medians:")
     for kind in kinds:
-        wall = statistics.median(w for w, _ in results[kind])
-        cpu = statistics.median(c for _, c in results[kind])
-        line = f"  {kind:<7} wall {wall:7.2f} s   CPU {cpu:7.2f} s"
+        walls = [w for w, _ in results[kind]]
+        cpus = [c for _, c in results[kind]]
+        line = (
+            f"  {kind:<7} wall {statistics.median(walls):7.2f} s "
+            f"({min(walls):.2f}-{max(walls):.2f})"
+            f"   CPU {statistics.median(cpus):7.2f} s ({min(cpus):.2f}-{max(cpus):.2f})"
+        )
         if kind != "raw":
             pairs = list(zip(results[kind], results["raw"], strict=True))
-            w_ratio = statistics.median(a[0] / b[0] for a, b in pairs)
-            c_ratio = statistics.median(a[1] / b[1] for a, b in pairs)
-            line += f"   / raw: wall {w_ratio:.2f}x, CPU {c_ratio:.2f}x"
+            w = [a[0] / b[0] for a, b in pairs]
+            c = [a[1] / b[1] for a, b in pairs]
+            line += (
+                f"   / raw: wall {statistics.median(w):.2f}x ({min(w):.2f}-{max(w):.2f}), "
+                f"CPU {statistics.median(c):.2f}x ({min(c):.2f}-{max(c):.2f})"
+            )
         print(line)
     return 0
 
