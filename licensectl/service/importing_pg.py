@@ -229,15 +229,16 @@ _EVENTS: Final[dict[str, tuple[str, str, str, str, str, str, str]]] = {
 def _event_sql(license_id: str, customer_id: str, partner_id: str, details: str, source: str,
                where: str, order: str) -> str:  # fmt: skip
     """One kind of event for every row of `source`, in `order`, chained: the ids are
-    drawn (nextval) in the order the window hands the rows on, which is its own order."""
+    drawn (the column's default, nextval) in the order the window hands the rows on,
+    which is its own order."""
     rest = (
         f"%(shared)s || {_spelled('e.lid')} || '|' || {_spelled('e.cid')} || '|' || "
         f"{_spelled('e.pid::text')} || '|' || length(e.details) || ':' || e.details"
     )
     return (
-        "INSERT INTO event (id, at, actor, action, license_id, customer_id, partner_id, "
-        "details, hash) SELECT nextval(pg_get_serial_sequence('event', 'id')), %(at)s, "
-        "%(actor)s, %(action)s, w.lid, w.cid, w.pid, w.details::json, w.hash FROM ("
+        "INSERT INTO event (at, actor, action, license_id, customer_id, partner_id, details, "
+        "hash) SELECT %(at)s, %(actor)s, %(action)s, w.lid, w.cid, w.pid, w.details::json, "
+        "w.hash FROM ("
         f"SELECT e.lid, e.cid, e.pid, e.details, pg_temp.licensectl_chain(%(head)s, {rest}) "
         "OVER (ORDER BY e.k) AS hash FROM ("
         f"SELECT {order} AS k, {license_id} AS lid, {customer_id} AS cid, "
@@ -405,9 +406,15 @@ class PgImport:
             ).scalar()
             or 0
         )
+        new_customers = int(
+            conn.exec_driver_sql(f"SELECT count(*) FROM ({_NEW_CUSTOMERS}) n").scalar() or 0
+        )
         pauses = _PgPauses(conn)
         pauses.indexes("license", watermark, self.summary.created + successors)
-        pauses.indexes("event", events_before, self.summary.created + 2 * successors)
+        pauses.indexes("customer", customers_before, new_customers)
+        pauses.indexes(
+            "event", events_before, new_customers + self.summary.created + 2 * successors
+        )
         at = {"at": self.now}
         made = conn.exec_driver_sql(
             "INSERT INTO customer (customer_id, partner_id, name, name_key, created_at) "
@@ -450,12 +457,15 @@ class PgImport:
 
 
 class _PgPauses:
-    """The non-unique secondary indexes of a table the import more than doubles, dropped
-    inside its transaction and made again from their own definitions before it commits
-    (see the module's text for the lock this takes)."""
-
-    #: Indexes the import's own statements use, never paused.
-    KEEP: Final = frozenset({"ix_license_parent"})
+    """Every index but the primary key of a table the import more than doubles, dropped
+    inside its transaction and made again from its own definition before it commits:
+    plain and unique indexes by `DROP INDEX` / `pg_get_indexdef`, unique constraints by
+    `ALTER TABLE … DROP CONSTRAINT` / `ADD CONSTRAINT … pg_get_constraintdef`, so the
+    schema afterwards is as before, names included. A unique index made again checks its
+    rows as it is built, so a duplicate would still fail the import (the import's own
+    checks leave none: no repeated key, no key the store had, fresh random IDs).
+    Foreign keys stay: dropping one locks the table it refers to (partner, customer)
+    against every reader. See the module's text for the lock this takes."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -465,17 +475,33 @@ class _PgPauses:
         if adding <= before:
             return
         found = self.conn.exec_driver_sql(
-            "SELECT quote_ident(i.relname), pg_get_indexdef(x.indexrelid) FROM pg_index x "
+            "SELECT quote_ident(i.relname), pg_get_indexdef(x.indexrelid), "
+            "quote_ident(c.conname), pg_get_constraintdef(c.oid) FROM pg_index x "
             "JOIN pg_class i ON i.oid = x.indexrelid "
-            "WHERE x.indrelid = %(table)s::regclass AND NOT x.indisunique "
-            "AND NOT x.indisprimary AND x.indisvalid ORDER BY i.relname",
+            "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype = 'u' "
+            "AND c.conrelid = x.indrelid "
+            "WHERE x.indrelid = %(table)s::regclass AND NOT x.indisprimary AND x.indisvalid "
+            "AND x.indisready ORDER BY i.relname",
             {"table": table},
         ).all()
-        names = [str(name) for name, _ in found if str(name) not in self.KEEP]
-        if not names:
+        if not found:
             return
-        self.conn.exec_driver_sql(f"DROP INDEX {', '.join(names)}")
-        self.dropped.extend(str(ddl) for name, ddl in found if str(name) in names)
+        quoted = self.conn.exec_driver_sql(
+            "SELECT %(table)s::regclass::text", {"table": table}
+        ).scalar()
+        constraints = [(str(c), str(d)) for _, _, c, d in found if c is not None]
+        indexes = [(str(i), str(d)) for i, d, c, _ in found if c is None]
+        if constraints:
+            self.conn.exec_driver_sql(
+                f"ALTER TABLE {quoted} "
+                + ", ".join(f"DROP CONSTRAINT {name}" for name, _ in constraints)
+            )
+            self.dropped.extend(
+                f"ALTER TABLE {quoted} ADD CONSTRAINT {name} {ddl}" for name, ddl in constraints
+            )
+        if indexes:
+            self.conn.exec_driver_sql(f"DROP INDEX {', '.join(name for name, _ in indexes)}")
+            self.dropped.extend(ddl for _, ddl in indexes)
 
     def resume(self) -> None:
         for ddl in self.dropped:
