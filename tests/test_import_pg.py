@@ -153,7 +153,5 @@ def test_a_small_import_into_a_larger_store_keeps_its_indexes_and_readers_go_on(
     during_events(monkeypatch, look)
     summary = backend.import_licenses(lines(20, start=1000), ImportOptions())
     assert summary.ok and summary.created == 20
-    assert {"ix_license_po_key", "license_license_id_key", "ix_event_license_id"} <= seen[
-        "inside"
-    ]
+    assert {"ix_license_po_key", "license_license_id_key", "ix_event_license_id"} <= seen["inside"]
     assert seen["read"] == (240,)  # the committed licenses: 200 and their 40 successors
