@@ -2,6 +2,7 @@
 
     python bench/import_pairs.py bench/out/po-100k-nc.csv --rounds 5
     python bench/import_pairs.py FILE --other /path/to/older/checkout   # also an older tree
+    python bench/import_pairs.py bench/out/scale-100000.csv --pg --rounds 3   # PostgreSQL
 
 Each round runs, in rotating order, the raw baseline (`baseline.run_baseline` in a fresh
 interpreter: `csv.DictReader` + one `sqlite3.executemany`) and `licensectl --quiet import
@@ -10,6 +11,13 @@ beforehand, outside the timing (those runs also write licensectl's bytecode, whi
 timed run then uses, as an installed package would). With `--other DIR`, a third
 process runs the import with `PYTHONPATH=DIR` (an older `licensectl` package there) for
 a before/after in the same run.
+
+With `--pg`, both run against PostgreSQL (LICENSECTL_BENCH_PG_URL, as `scale.py`): the
+raw baseline is `scale.raw_copy` (psycopg `COPY` of the file's rows into a license table
+with licensectl's columns and main indexes) in a fresh interpreter, and the import goes
+into a fresh database made a store with the file's partners beforehand; each database is
+dropped after its run. PostgreSQL's server CPU is not in a child's `wait4` figures: the
+CPU columns are the client processes' alone.
 
 Printed: the median wall-clock and the median CPU time (user + system of the process,
 from `wait4`) of each, its largest peak RSS, and the median, min and max of the
@@ -31,6 +39,8 @@ from pathlib import Path
 from baseline import partners_in, prepare_store
 
 HERE = Path(__file__).resolve().parent
+#: PostgreSQL databases this bench makes (and drops) are named with this prefix.
+PG_PREFIX = os.environ.get("LICENSECTL_BENCH_PG_PREFIX", "import_pairs")
 
 
 def timed(
@@ -88,12 +98,42 @@ def ours(csv_path: Path, tmp: Path, pythonpath: str | None) -> tuple[float, floa
     return timed([*cmd, "--quiet", "import", str(csv_path.resolve())], env, tmp)
 
 
+def raw_pg(csv_path: Path, _tmp: Path) -> tuple[float, float, float]:
+    from scale import pg_create, pg_drop
+
+    db = pg_create(f"{PG_PREFIX}_raw")
+    try:
+        code = (
+            f"import sys; sys.path.insert(0, {str(HERE)!r}); from scale import raw_copy; "
+            f"raw_copy({db!r}, __import__('pathlib').Path({str(csv_path)!r}))"
+        )
+        return timed([sys.executable, "-c", code])
+    finally:
+        pg_drop(db)
+
+
+def ours_pg(csv_path: Path, tmp: Path, pythonpath: str | None) -> tuple[float, float, float]:
+    from scale import add_partners, env, pg_create, pg_drop
+
+    db = pg_create(f"{PG_PREFIX}_ours")
+    try:
+        add_partners(db)  # made a store with the partners before the timing
+        environment = env(tmp)
+        if pythonpath:
+            environment["PYTHONPATH"] = pythonpath
+        cmd = [sys.executable, "-m", "licensectl", "--db", db]
+        return timed([*cmd, "--quiet", "import", str(csv_path.resolve())], environment, tmp)
+    finally:
+        pg_drop(db)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--other", help="an older checkout's directory holding `licensectl`")
     parser.add_argument("--dir", type=Path, default=HERE / "out", help="where the stores go")
+    parser.add_argument("--pg", action="store_true", help="PostgreSQL: raw COPY against import")
     args = parser.parse_args(argv)
     kinds = ["raw", "import"] + (["other"] if args.other else [])
     results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in kinds}
@@ -101,10 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds[n % len(kinds) :] + kinds[: n % len(kinds)]:
             with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
                 if kind == "raw":
-                    results[kind].append(raw(args.file, Path(tmp)))
+                    results[kind].append((raw_pg if args.pg else raw)(args.file, Path(tmp)))
                 else:
                     path = args.other if kind == "other" else None
-                    results[kind].append(ours(args.file, Path(tmp), path))
+                    run_ours = ours_pg if args.pg else ours
+                    results[kind].append(run_ours(args.file, Path(tmp), path))
         print(f"round {n + 1}: " + ", ".join(
             f"{k} {v[-1][0]:.2f} s ({v[-1][1]:.2f} s CPU)" for k, v in results.items()
         ), flush=True)  # fmt: skip

@@ -11,9 +11,11 @@ and a killed import is simply a transaction that never committed.
 The events are the ones `customer add`, `license add` and `transfer` write. Those of the
 licenses are written at the end, a chunk of licenses at a time, each event's hash chained
 to the one before it (store/audit.py): on SQLite by one `INSERT … SELECT` per chunk that
-calls the hash as a registered function; on PostgreSQL read back, chained in Python and
-written by COPY. On SQLite the import also sets aside, inside its transaction, what costs
-more row by row than built once at the end (`_SqlitePauses`).
+calls the hash as a registered function. The import also sets aside, inside its
+transaction, what costs more row by row than built once at the end (`_SqlitePauses`).
+
+That is the SQLite path. On PostgreSQL the import is `service/importing_pg.py`: the file
+is copied into a staging table by `COPY` and checked and written by set-based SQL.
 """
 
 from __future__ import annotations
@@ -37,8 +39,6 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.engine import Row
-from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from licensectl import domain
@@ -50,9 +50,7 @@ from licensectl.models import Customer, License, Partner
 from licensectl.service.base import BaseBackend, _DryRun
 from licensectl.service.lookup import IN_CHUNK, Lookups
 from licensectl.store.audit import (
-    NewEvent,
     add_day_counts,
-    append_events,
     at_text,
     chain_function,
     chain_head,
@@ -135,8 +133,16 @@ class ImportOps(Lookups):
         try:
             with _no_gc_pauses(), self._write() as s:
                 conn = s.connection()
-                with _page_cache(conn, IMPORT_CACHE_KIB):
-                    summary = _Import(self, conn, dry_run=options.dry_run).run(rows)
+                if conn.dialect.name == "postgresql":
+                    # Imported only here: a store command on SQLite never needs it.
+                    from licensectl.service.importing_pg import PgImport
+
+                    summary = PgImport(conn, self.principal.actor, dry_run=options.dry_run).run(
+                        rows
+                    )
+                else:
+                    with _page_cache(conn, IMPORT_CACHE_KIB):
+                        summary = _Import(self, conn, dry_run=options.dry_run).run(rows)
                 if options.dry_run or summary.errors:
                     raise _DryRun(summary)
                 return summary
@@ -185,7 +191,6 @@ class _Import:
     def __init__(self, backend: BaseBackend, conn: Connection, *, dry_run: bool) -> None:
         self.conn = conn
         self.dialect = conn.dialect
-        self.postgres = self.dialect.name == "postgresql"
         self.summary = ImportSummary(dry_run=dry_run)
         self.now = utcnow()
         self.actor = backend.principal.actor
@@ -217,19 +222,15 @@ class _Import:
         self.created_at = bind(self.now) if bind else self.now
 
     def run(self, rows: Iterable[ImportRow | list[RowError]]) -> ImportSummary:
-        if self.postgres:
-            # Writers of licenses wait until the import ends (readers do not), so the
-            # licenses above `watermark` are this import's own. SQLite's BEGIN IMMEDIATE
-            # has already taken the whole store's write lock.
-            self.conn.exec_driver_sql("LOCK TABLE license IN SHARE ROW EXCLUSIVE MODE")
+        # SQLite's BEGIN IMMEDIATE has already taken the whole store's write lock, so the
+        # licenses above `watermark` are this import's own.
         self.watermark = self._max_seq()
         for table in (_ROWS, _SEEN):
             table.drop(self.conn, checkfirst=True)
             table.create(self.conn)
-        self.statistics = _Statistics(self.conn) if self.postgres else None
-        self.pauses = _SqlitePauses(self.conn) if not self.postgres else None
-        #: SQLite: the customers above this one are the import's own (the write lock).
-        self.customer_mark = 0 if self.postgres else self._max_customer()
+        self.pauses = _SqlitePauses(self.conn)
+        #: The customers above this one are the import's own (the write lock).
+        self.customer_mark = self._max_customer()
         batch: list[_New] = []
         last_po, last_po_key = "", ""
         for item in rows:
@@ -259,10 +260,7 @@ class _Import:
             # All at once at the end: cheaper than batch by batch, and skipped when
             # everything is about to be rolled back.
             self._license_events(self.watermark)
-            if self.statistics is not None:
-                self.statistics.final()
-            if self.pauses is not None:
-                self.pauses.resume()
+            self.pauses.resume()
         # Otherwise the caller rolls everything back, paused objects included.
         for table in (_ROWS, _SEEN):
             table.drop(self.conn)
@@ -275,8 +273,6 @@ class _Import:
         if not batch:
             return
         found = self._existing(batch)
-        if self.statistics is not None:
-            self.statistics.batch_done(len(batch), self.summary.created)
         first_in_batch: dict[tuple[int, str, int], int] = {}
         new: list[_New] = []
         matched: list[tuple[_New, _Existing, int | None]] = []
@@ -426,17 +422,15 @@ class _Import:
                     created_at,
                 )
             )
-        if self.pauses is not None:
-            self.pauses.indexes(
-                LICENSES.name, self.watermark, self.written + len(originals) + len(successors)
-            )
+        self.pauses.indexes(
+            LICENSES.name, self.watermark, self.written + len(originals) + len(successors)
+        )
         self._bulk(LICENSES, originals)
         if successors:
             self._bulk(LICENSES, successors)
-        if not self.postgres:
-            self.day_counts.update(("license.add", n.partner.id) for n in new)
-            for action in ("license.transfer", "license.mint"):
-                self.day_counts.update((action, s[1]) for s in successors)
+        self.day_counts.update(("license.add", n.partner.id) for n in new)
+        for action in ("license.transfer", "license.mint"):
+            self.day_counts.update((action, s[1]) for s in successors)
         self.summary.created += len(new)
         self.successors += len(successors)
         self.written += len(originals) + len(successors)
@@ -493,60 +487,30 @@ class _Import:
                 for pk, (customer_id, key, partner, name) in zip(pks, created, strict=True)
             ],
         )
-        if not self.postgres:
-            # Written at the end with the licenses' events, in the same order
-            # (`_license_events_sqlite`).
-            self.day_counts.update(("customer.add", partner.id) for _, _, partner, _ in created)
-        else:
-            append_events(
-                self.conn,
-                (
-                    NewEvent(
-                        self.now,
-                        self.actor,
-                        "customer.add",
-                        None,
-                        customer_id,
-                        partner.id,
-                        {"name": name, "partner": partner.name, "emails": [], "via": "import"},
-                    )
-                    for customer_id, _, partner, name in created
-                ),
-            )
+        # Their events are written at the end with the licenses', in the same order
+        # (`_license_events_sqlite`).
+        self.day_counts.update(("customer.add", partner.id) for _, _, partner, _ in created)
         for pk, (_, key, _, _) in zip(pks, created, strict=True):
             self.customers[key] = pk
         self.summary.customers_created += len(created)
 
     def _new_customer_pks(self, count: int) -> list[int]:
         """Primary keys for `count` new customers, so that nothing needs reading back:
-        on SQLite the ones it would give them itself (the largest plus one, and so on;
-        nobody else writes while the import holds the write lock), on PostgreSQL drawn from
-        the column's own sequence."""
-        if self.postgres:
-            return [
-                int(pk)
-                for (pk,) in self.conn.exec_driver_sql(
-                    "SELECT nextval(pg_get_serial_sequence('customer', 'id')) "
-                    "FROM generate_series(1, %s)",
-                    (count,),
-                )
-            ]
+        the ones SQLite would give them itself (the largest plus one, and so on; nobody
+        else writes while the import holds the write lock)."""
         last = int(self.conn.exec_driver_sql("SELECT max(id) FROM customer").scalar() or 0)
         return list(range(last + 1, last + 1 + count))
 
     def _license_events(self, start: int) -> None:
-        if self.pauses is not None:
-            before = self.conn.exec_driver_sql("SELECT max(id) FROM event").scalar()
-            adding = self.summary.created + 2 * self.successors + self.summary.customers_created
-            self.pauses.indexes("event", int(before or 0), adding)
-        if self.conn.dialect.name == "sqlite":
-            self._license_events_sqlite(start)
-        else:
-            self._license_events_python(start)
+        before = self.conn.exec_driver_sql("SELECT max(id) FROM event").scalar()
+        adding = self.summary.created + 2 * self.successors + self.summary.customers_created
+        self.pauses.indexes("event", int(before or 0), adding)
+        self._license_events_sqlite(start)
 
     def _license_events_sqlite(self, start: int) -> None:
-        """The events of the import's customers and licenses, as `_create_customers` and
-        `_license_events_python` write them on PostgreSQL, built by SQLite itself: one
+        """The events of the import's customers and licenses (`customer.add`,
+        `license.add`, and `license.transfer` + `license.mint` for every successor, with
+        the details the commands record), built by SQLite itself: one
         `INSERT … SELECT` per chunk of customers or licenses, the details made by
         `json_object` and each hash by `audit.chain_function` registered as a function,
         called row after row in key order. Serialising and binding every event in Python
@@ -636,123 +600,6 @@ class _Import:
         finally:
             raw.create_function("licensectl_chain", 4, None)
 
-    def _license_events_python(self, start: int) -> None:
-        """`license.add` for every license above `start`; `license.transfer` and
-        `license.mint` for every successor, with the details `transfer` records.
-
-        Read back in chunks of licenses and chained in Python (store/audit.py): the hash
-        of each event needs the one before it, so the database cannot build them."""
-        lic, cust, partner = LICENSES, CUSTOMERS, PARTNERS
-        originals = (
-            select(
-                lic.c.seq,
-                lic.c.license_id,
-                lic.c.partner_id,
-                partner.c.name,
-                lic.c.purchase_order,
-                lic.c.po_line,
-                lic.c.type,
-                lic.c.devices,
-                lic.c.quantity,
-                lic.c.term_months,
-            )
-            .join(partner, partner.c.id == lic.c.partner_id)
-            .where(lic.c.parent_id.is_(None))
-        )
-        successors = (
-            select(
-                lic.c.seq,
-                lic.c.license_id,
-                lic.c.parent_id,
-                lic.c.partner_id,
-                lic.c.quantity,
-                cust.c.customer_id,
-                cust.c.name,
-            )
-            .join(cust, cust.c.id == lic.c.customer_pk)
-            .where(lic.c.parent_id.is_not(None))
-        )
-        head = (self.now, self.actor)
-        for r in self._chunks_after(originals, start):
-            append_events(
-                self.conn,
-                (
-                    NewEvent(
-                        *head,
-                        "license.add",
-                        x.license_id,
-                        None,
-                        x.partner_id,
-                        {
-                            "partner": x.name,
-                            "purchase_order": x.purchase_order,
-                            "po_line": x.po_line,
-                            "type": x.type.value,
-                            "devices": x.devices,
-                            "quantity": x.quantity,
-                            "term_months": x.term_months,
-                            "via": "import",
-                        },
-                    )
-                    for x in r
-                ),
-            )
-        for r in self._chunks_after(successors, start):
-            append_events(
-                self.conn,
-                (
-                    NewEvent(
-                        *head,
-                        "license.transfer",
-                        x.parent_id,
-                        x.customer_id,
-                        x.partner_id,
-                        {
-                            "source": {"customer_id": None, "inventory": "partner"},
-                            "to_customer_id": x.customer_id,
-                            "to_customer": x.name,
-                            "quantity": x.quantity,
-                            "transferred": x.license_id,
-                            "remainder": None,
-                            "via": "import",
-                        },
-                    )
-                    for x in r
-                ),
-            )
-        for r in self._chunks_after(successors, start):
-            append_events(
-                self.conn,
-                (
-                    NewEvent(
-                        *head,
-                        "license.mint",
-                        x.license_id,
-                        x.customer_id,
-                        x.partner_id,
-                        {
-                            "parent_id": x.parent_id,
-                            "reason": "transfer",
-                            "quantity": x.quantity,
-                            "to_customer": x.name,
-                        },
-                    )
-                    for x in r
-                ),
-            )
-
-    def _chunks_after(self, stmt: Select[Any], start: int) -> Iterator[Sequence[Row[Any]]]:
-        """The rows of `stmt` for licenses above `start`, in `seq` order, a chunk at a
-        time (no cursor stays open while the events are inserted)."""
-        seq = LICENSES.c.seq
-        while rows := self.conn.execute(
-            stmt.where(seq > start).order_by(seq).limit(IMPORT_BATCH)
-        ).all():
-            yield rows
-            start = rows[-1].seq
-
-    # --- helpers --------------------------------------------------------------------
-
     def _partner(self, name: str) -> _PartnerRef | None:
         if name in self.partners:
             return self.partners[name]
@@ -806,22 +653,10 @@ class _Import:
         return int(self.conn.exec_driver_sql("SELECT max(id) FROM customer").scalar() or 0)
 
     def _bulk(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
-        """Insert rows (tuples in the order of `self.columns[table.name]`): on SQLite one
-        executemany; on PostgreSQL one COPY, several times faster than even psycopg's
-        pipelined executemany, in the same transaction on the same connection."""
-        if not rows:
-            return
-        if not self.postgres:
+        """Insert rows (tuples in the order of `self.columns[table.name]`): one
+        executemany of the driver's."""
+        if rows:
             self.conn.exec_driver_sql(self.insert[table.name], rows)
-            return
-        columns = ", ".join(self.columns[table.name])
-        driver: Any = self.conn.connection.driver_connection
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
 
     def _insert_sql(self, table: Table, columns: Sequence[str]) -> str:
         """INSERT for the driver's own executemany: Core's per-row parameter handling
@@ -944,48 +779,6 @@ class _SqlitePauses:
         for ddl in self.dropped:
             self.conn.exec_driver_sql(ddl)
         self.dropped = []
-
-
-class _Statistics:
-    """PostgreSQL's planner statistics, kept current through a bulk import.
-
-    Nothing else analyses the tables within the import's transaction: without statistics
-    the look-up of existing keys became a merge join with an external sort of a million
-    rows (seconds a batch), and searches after the import ran on guesses. So the staging
-    table is analysed once it holds rows, the tables whenever they have grown by half
-    since they were last analysed, and all of them once at the end.
-    """
-
-    TABLES: Final = "license, customer"
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.rows = 0
-        self.staged_at = 0
-        self.created_at = 0
-        self.baseline = max(
-            float(
-                conn.exec_driver_sql(
-                    "SELECT reltuples FROM pg_class WHERE relname = 'license'"
-                ).scalar()
-                or 0
-            ),
-            0.0,
-        )
-
-    def batch_done(self, rows: int, created: int) -> None:
-        self.rows += rows
-        if self.rows >= 2 * max(self.staged_at, IMPORT_BATCH // 2):
-            self.conn.exec_driver_sql(f"ANALYZE {_ROWS.name}")
-            self.staged_at = self.rows
-        grown = created - self.created_at
-        if grown >= max(IMPORT_BATCH * 4, self.baseline / 2):
-            self.conn.exec_driver_sql(f"ANALYZE {self.TABLES}")
-            self.created_at = created
-            self.baseline += grown
-
-    def final(self) -> None:
-        self.conn.exec_driver_sql(f"ANALYZE {self.TABLES}, event")
 
 
 def _check_transfer(license_id: str, partner_id: int, customer_pk: int, quantity: int) -> None:
