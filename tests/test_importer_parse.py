@@ -584,10 +584,14 @@ def test_a_name_allowed_as_a_partner_is_still_checked_as_a_customer(fmt: Format)
         },
     ]
     if fmt == "csv":
-        text = HEADER + "\n" + "".join(
-            f"{r['partner']},{r['purchase_order']},,{r['type']},{r['devices']},,,"
-            f"{r.get('customer', '')}\n"
-            for r in rows
+        text = (
+            HEADER
+            + "\n"
+            + "".join(
+                f"{r['partner']},{r['purchase_order']},,{r['type']},{r['devices']},,,"
+                f"{r.get('customer', '')}\n"
+                for r in rows
+            )
         )
     else:
         text = "".join(json.dumps(r) + "\n" for r in rows)

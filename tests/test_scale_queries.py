@@ -172,6 +172,31 @@ def test_a_rare_status_and_a_po_prefix_are_served_by_indexes(acme: Cli, backend_
     assert index in plan(backend, *the_one(seen, "license"))
 
 
+def test_a_po_prefix_page_is_read_in_the_order_of_its_index(acme: Cli, backend_as: Any) -> None:
+    """`search po` by PO, then oldest first: the page's keys come from the index on
+    (po_key, seq) in its own order, with no sort of every match (a prefix matching 36,000
+    licenses read them all to keep 100 when the order was the age alone)."""
+    backend = backend_as()
+    for i in range(5):
+        backend.license_add(
+            LicenseAdd(
+                partner="Acme", purchase_order=f"PO-{4 - i}", type=LicenseType.CORE, devices=1
+            )
+        )
+    with statements(backend) as seen:
+        page = backend.search_po("po-", page=Page(limit=2))
+    assert [lic.purchase_order for lic in page.items] == ["PO-0", "PO-1"]
+    sql, params = the_one(seen, "license")
+    inner = sql[sql.index("IN (") + 4 : sql.rindex(") ORDER BY")]  # the page's keys
+    keys_plan = plan(backend, inner, params)
+    if backend.store.is_sqlite:
+        assert "ix_license_po_key" in keys_plan, keys_plan
+        assert "TEMP B-TREE" not in keys_plan, keys_plan
+    else:
+        assert "ix_license_po_key_c" in keys_plan, keys_plan
+        assert "Sort" not in keys_plan, keys_plan
+
+
 def test_customers_an_import_creates_are_found_by_search(acme: Cli, tmp_path: Any) -> None:
     """SQLite: the import fills the trigram index in one statement at the end instead of
     the per-row trigger; a failed import leaves the trigger as it was."""

@@ -42,3 +42,35 @@ def test_search_po_prefix_exact_and_retired(cli: Cli, onboarded: dict[str, str])
     )
     limited = cli.run("-o", "json", "search", "po", "PO", "--limit", "1")
     assert len(json.loads(limited.stdout)) == 1 and "--after" in limited.stderr
+
+
+def test_a_po_prefix_lists_by_po_then_oldest_and_pages_in_that_order(
+    cli: Cli, onboarded: dict[str, str]
+) -> None:
+    """By PO, then oldest first (the order of the PO index, so a prefix matching thousands
+    reads one page); `--after` goes on in that order, exact and prefix alike."""
+    added = {}
+    for po in ("PO-9", "PO-3", "PO-9", "PO-30", "PO-3"):
+        line = str(len(added.get(po, [])) + 1)
+        lic = cli.json(
+            "license", "add", "--po", po, "--po-line", line, "--type", "core", "--devices", "1"
+        )
+        added.setdefault(po, []).append(lic["license_id"])
+    expected = [*added["PO-3"], *added["PO-30"], *added["PO-9"]]
+    found = [r["license_id"] for r in cli.json("search", "po", "po-3")][:3]
+    assert found == expected[:3]
+    everything = [r["license_id"] for r in cli.json("search", "po", "PO-", "--all")]
+    assert [lid for lid in everything if lid in expected] == expected
+    paged: list[str] = []
+    after: list[str] = []
+    while True:
+        page = cli.run("-o", "json", "search", "po", "PO-", "--limit", "2", *after)
+        paged += [r["license_id"] for r in json.loads(page.stdout)]
+        if "--after" not in page.stderr:
+            break
+        after = ["--after", paged[-1]]
+    assert paged == everything
+    exact = cli.json("search", "po", "po-9", "--exact", "--limit", "1")
+    assert [r["license_id"] for r in exact] == added["PO-9"][:1]
+    rest = cli.json("search", "po", "po-9", "--exact", "--after", added["PO-9"][0])
+    assert [r["license_id"] for r in rest] == added["PO-9"][1:]

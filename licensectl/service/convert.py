@@ -204,7 +204,7 @@ def licenses_public(
     )
 
 
-def licenses_named(s: Session, where: Any, order_by: Any) -> list[LicensePublic]:
+def licenses_named(s: Session, where: Any, *order_by: Any) -> list[LicensePublic]:
     """The licenses `where` selects, in that order, with their partners' and customers'
     names joined in: one statement (for a page of keys: `seq IN (…)`)."""
     partner: Table = Partner.__table__  # type: ignore[attr-defined]
@@ -218,7 +218,7 @@ def licenses_named(s: Session, where: Any, order_by: Any) -> list[LicensePublic]
             )
         )
         .where(where)
-        .order_by(order_by)
+        .order_by(*order_by)
     )
     rows = s.connection().execute(stmt).all()
     return _made((*row[:-3], row[-3] if row[-3] is not None else "?", *row[-2:]) for row in rows)

@@ -179,17 +179,19 @@ class LicenseOps(Lookups):
             raise UsageError("purchase order must not be empty", field="text")
         with self._read() as s:
             stmt = scoped_licenses(select(License), self._scope_of(s))
+            # In code-point order: SQLite's BINARY; on PostgreSQL "C", whatever the
+            # database's collation (ix_license_po_key_c, revision 0004, on (po_key, seq)).
+            po: Any = col(License.po_key)
+            if not self.store.is_sqlite:
+                po = po.collate("C")
             if exact:
-                stmt = stmt.where(License.po_key == key)
+                stmt = stmt.where(po == key)
             else:
-                # A prefix as an index range: po_key >= key AND po_key < key + U+10FFFF,
-                # in code-point order: SQLite's BINARY; on PostgreSQL "C", whatever the
-                # database's collation (ix_license_po_key_c, revision 0004).
-                po: Any = col(License.po_key)
-                if not self.store.is_sqlite:
-                    po = po.collate("C")
+                # A prefix as an index range: po_key >= key AND po_key < key + U+10FFFF.
                 stmt = stmt.where(po >= key, po < key + "\U0010ffff")
-            return self._page(s, stmt, page)
+            # By PO, then oldest first: the index's own order, so a prefix matching
+            # thousands of licenses reads one page of them.
+            return self._page(s, stmt, page, po=po)
 
 
 def _ancestors(s: Session, lic: License) -> list[Any]:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_
+from sqlalchemy import and_, tuple_
 from sqlmodel import Session, col, select
 
 from licensectl import domain
@@ -223,21 +223,28 @@ class Lookups(BaseBackend):
             stmt = stmt.where(col(License.seq).in_(expiring))
         return stmt
 
-    def _page(self, s: Session, stmt: Any, page: Page) -> LicensePage:
+    def _page(self, s: Session, stmt: Any, page: Page, *, po: Any = None) -> LicensePage:
+        """A page of the licenses `stmt` selects, oldest first; with `po` (the PO key's
+        column, collated as its index is), by PO and then oldest first, as the index on
+        `(po_key, seq)` holds them, so a prefix matching thousands reads one page."""
         limit = check_page(page)
         seq = col(License.seq)
+        order = (seq,) if po is None else (po, seq)
         if page.after is not None:
             anchor = s.exec(
-                select(License.seq).where(
+                select(License.seq, License.po_key).where(
                     License.license_id == domain.parse_uuid(page.after, what="after License ID")
                 )
             ).first()
             if anchor is None:
                 raise NotFoundError(f"no license with License ID {page.after} (given as after)")
-            # A bound value (not a subquery): the planner then still picks the index
-            # that serves the conditions.
-            stmt = stmt.where(seq > anchor)
-        stmt = stmt.order_by(seq)
+            # Bound values (not a subquery): the planner then still picks the index that
+            # serves the conditions.
+            if po is None:
+                stmt = stmt.where(seq > anchor[0])
+            else:
+                stmt = stmt.where(tuple_(po, seq) > tuple_(anchor[1], anchor[0]))
+        stmt = stmt.order_by(*order)
         if limit is None:
             items = licenses_public(s, license_rows(s, stmt))
             return LicensePage.model_construct(items=items, next_after=None)
@@ -245,7 +252,7 @@ class Lookups(BaseBackend):
         # conditions), then only those rows, their names joined in. Sorting whole rows made
         # a PO prefix matching 36,000 licenses read all of them to show 100.
         keys = stmt.with_only_columns(seq).limit(limit + 1)
-        items = licenses_named(s, seq.in_(keys), seq)
+        items = licenses_named(s, seq.in_(keys), *order)
         more = len(items) > limit
         if more:
             items = items[:limit]
