@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeVar
@@ -207,21 +208,26 @@ def licenses_public(
 def licenses_named(s: Session, where: Any, *order_by: Any) -> list[LicensePublic]:
     """The licenses `where` selects, in that order, with their partners' and customers'
     names joined in: one statement (for a page of keys: `seq IN (…)`)."""
+    stmt = _named().where(where).order_by(*order_by)
+    rows = s.connection().execute(stmt).all()
+    return _made((*row[:-3], row[-3] if row[-3] is not None else "?", *row[-2:]) for row in rows)
+
+
+@functools.cache
+def _named() -> Any:
+    """The licenses joined with their partners' and customers' names, built once: made
+    anew for every page, the select and its joins were about a twentieth of the page's
+    work (callgrind: 11.0 to 10.4 million instructions a `license list` page)."""
     partner: Table = Partner.__table__  # type: ignore[attr-defined]
     customer: Table = Customer.__table__  # type: ignore[attr-defined]
     licenses: Table = License.__table__  # type: ignore[attr-defined]
-    stmt = (
-        sa_select(*LICENSE_FIELDS, partner.c.name, customer.c.customer_id, customer.c.name)
-        .select_from(
-            licenses.outerjoin(partner, partner.c.id == licenses.c.partner_id).outerjoin(
-                customer, customer.c.id == licenses.c.customer_pk
-            )
+    return sa_select(
+        *LICENSE_FIELDS, partner.c.name, customer.c.customer_id, customer.c.name
+    ).select_from(
+        licenses.outerjoin(partner, partner.c.id == licenses.c.partner_id).outerjoin(
+            customer, customer.c.id == licenses.c.customer_pk
         )
-        .where(where)
-        .order_by(*order_by)
     )
-    rows = s.connection().execute(stmt).all()
-    return _made((*row[:-3], row[-3] if row[-3] is not None else "?", *row[-2:]) for row in rows)
 
 
 def _made(rows: Iterable[Any]) -> list[LicensePublic]:
