@@ -73,14 +73,9 @@ def raw(csv_path: Path, tmp: Path) -> tuple[float, float, float]:
 
 
 def ours(csv_path: Path, tmp: Path, pythonpath: str | None) -> tuple[float, float, float]:
-    env = {
-        **os.environ,
-        "HOME": str(tmp),
-        "LICENSECTL_CONFIG_DIR": str(tmp / "config"),
-        "LICENSECTL_DATA_DIR": str(tmp / "data"),
-        "LICENSECTL_KEY_DIR": str(tmp / "keys"),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
+    from scale import env as isolated
+
+    env = isolated(tmp)
     # Bytecode as an installed package has it (pip compiles on install): with
     # PYTHONDONTWRITEBYTECODE set, every run compiled licensectl's sources again while
     # the libraries ran from pip's .pyc files (as bench/startup.py does; the partner

@@ -239,14 +239,7 @@ class _Import:
                 continue
             partner = self._partner(item.partner)
             if partner is None:
-                self.summary.errors.append(
-                    RowError(
-                        item.row,
-                        "partner",
-                        f"no partner named {item.partner!r}: add it first with "
-                        "'licensectl partner add', or correct the name",
-                    )
-                )
+                self.summary.errors.append(unknown_partner(item))
                 continue
             if item.purchase_order != last_po:  # a PO's lines mostly follow each other
                 last_po, last_po_key = item.purchase_order, domain.po_key(item.purchase_order)
@@ -779,6 +772,16 @@ class _SqlitePauses:
         for ddl in self.dropped:
             self.conn.exec_driver_sql(ddl)
         self.dropped = []
+
+
+def unknown_partner(item: ImportRow) -> RowError:
+    """The error of a row naming a partner the store does not have (both importers)."""
+    return RowError(
+        item.row,
+        "partner",
+        f"no partner named {item.partner!r}: add it first with 'licensectl partner add', "
+        "or correct the name",
+    )
 
 
 def _check_transfer(license_id: str, partner_id: int, customer_pk: int, quantity: int) -> None:

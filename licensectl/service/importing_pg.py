@@ -42,6 +42,7 @@ from licensectl import domain
 from licensectl.contract.models import ImportSummary, RowError
 from licensectl.domain import utcnow
 from licensectl.importer import ImportRow
+from licensectl.service.importing import unknown_partner
 from licensectl.store.audit import at_text, chain_head, count_days_since, lock_chain
 
 #: IDs minted per `os.urandom` call while the file streams in.
@@ -321,14 +322,7 @@ class PgImport:
                 else:
                     partner = self._partner(item.partner)
                 if partner is None:
-                    errors.append(
-                        RowError(
-                            item.row,
-                            "partner",
-                            f"no partner named {item.partner!r}: add it first with "
-                            "'licensectl partner add', or correct the name",
-                        )
-                    )
+                    errors.append(unknown_partner(item))
                     continue
                 if item.purchase_order != last_po:  # a PO's lines mostly follow each other
                     last_po, last_po_key = item.purchase_order, po_key(item.purchase_order)
