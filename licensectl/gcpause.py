@@ -11,7 +11,7 @@ down: about a third of a short command's CPU time on these machines.
 - `release`: the work proper (a store operation, a remote client, a server) begins. The
   thresholds go back to Python's, and what exists by then lives as long as the process,
   so it is moved out of the collector's sight (`gc.freeze`): later passes do not walk it.
-- `finish`: the command is done and its output flushed. Everything left dies with the
+- `finish`: the command is done. Everything left dies with the
   process; frozen, it is not walked one last time at shutdown. Resources are closed
   explicitly before this (the store's connections by `Application.close`); nothing
   relies on the shutdown collection.
@@ -23,7 +23,6 @@ Only the console script calls these: `licensectl.cli.entry.main()` with an `argv
 from __future__ import annotations
 
 import gc
-import sys
 from typing import Final
 
 #: New objects between two collections while a command starts (Python's default: 700).
@@ -47,11 +46,6 @@ def release() -> None:
 
 
 def finish() -> None:
-    """The command is done: flush its output and spare the shutdown collection's walk."""
+    """The command is done: spare the shutdown collection's walk over what is left."""
     release()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # closed or gone: the exit code already says so
-            pass
     gc.freeze()
