@@ -74,3 +74,31 @@ def test_a_po_prefix_lists_by_po_then_oldest_and_pages_in_that_order(
     assert [r["license_id"] for r in exact] == added["PO-9"][:1]
     rest = cli.json("search", "po", "po-9", "--exact", "--after", added["PO-9"][0])
     assert [r["license_id"] for r in rest] == added["PO-9"][1:]
+
+
+def test_search_customer_pages_by_limit_and_after_oldest_first(cli: Cli) -> None:
+    """A page of matches, then `--after` the last one, in the order they were added; the
+    statement is the same whatever the page, so each page binds its own values."""
+    cli.ok("partner", "add", "Acme")
+    cli.ok("partner", "add", "Bolt")
+    made = []
+    for i, partner in enumerate(["Acme", "Bolt", "Acme", "Acme", "Bolt"]):
+        made.append(cli.json("customer", "add", f"Harbour {i}", "--partner", partner))
+    cli.ok("customer", "add", "Elsewhere", "--partner", "Acme")
+    everything = [c["customer_id"] for c in cli.json("search", "customer", "harbour", "--all")]
+    assert everything == [c["customer_id"] for c in made]
+    paged: list[str] = []
+    after: list[str] = []
+    while True:
+        page = cli.run("-o", "json", "search", "customer", "HARBOUR", "--limit", "2", *after)
+        found = json.loads(page.stdout)
+        assert 1 <= len(found) <= 2
+        paged += [c["customer_id"] for c in found]
+        if "--after" not in page.stderr:
+            break
+        after = ["--after", paged[-1]]
+    assert paged == everything
+    tail = cli.json("search", "customer", "harb", "--after", everything[2], "--limit", "1")
+    assert [c["customer_id"] for c in tail] == everything[3:4]
+    assert [c["partner"] for c in tail] == ["Acme"]
+    assert cli.json("search", "customer", "harbour", "--after", everything[-1]) == []

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -41,34 +41,31 @@ def customers_public(
 ) -> list[CustomerPublic]:
     """Many customers (`Customer` objects or CUSTOMER_FIELDS rows) with two queries in
     all (their partners' names, their emails)."""
+    # Built without validation, as licenses are: every value comes typed from the store.
+    return list(map(trusted(CustomerPublic), _customer_values(s, customers)))
+
+
+def _customer_values(
+    s: Session, customers: Sequence[Customer] | Sequence[Any]
+) -> list[dict[str, Any]]:
+    """The fields of each customer's `CustomerPublic`, in the order of `customers`."""
     if not customers:
         return []
-    partner_ids = {c.partner_id for c in customers}
     conn = s.connection()
-    names: dict[int, str] = dict(
-        conn.execute(select(Partner.id, Partner.name).where(col(Partner.id).in_(partner_ids))).all()
-    )
+    partner_ids = list({c.partner_id for c in customers})
+    names: dict[int, str] = dict(conn.execute(_partner_names(), {"ids": partner_ids}).all())
     emails: dict[int, list[str]] = {}
-    rows = conn.execute(
-        select(CustomerEmail.customer_pk, CustomerEmail.email)
-        .where(col(CustomerEmail.customer_pk).in_([c.id for c in customers]))
-        .order_by(col(CustomerEmail.id))
-    )
-    for pk, email in rows:
+    for pk, email in conn.execute(_emails_of(), {"pks": [c.id for c in customers]}):
         emails.setdefault(pk, []).append(email)
-    # Built without validation, as licenses are: every value comes typed from the store.
-    make = trusted(CustomerPublic)
     return [
-        make(
-            {
-                "customer_id": c.customer_id,
-                "name": c.name,
-                "partner": names.get(c.partner_id, "?"),
-                "emails": emails.get(c.id or 0, []),
-                "note": c.note,
-                "created_at": c.created_at,
-            }
-        )
+        {
+            "customer_id": c.customer_id,
+            "name": c.name,
+            "partner": names.get(c.partner_id, "?"),
+            "emails": emails.get(c.id or 0, []),
+            "note": c.note,
+            "created_at": c.created_at,
+        }
         for c in customers
     ]
 
@@ -86,13 +83,14 @@ def customer_details(
     by_customer: dict[str, list[LicensePublic]] = {}
     if pks:
         # Their names joined in: one statement for all the licenses.
-        for lp in licenses_named(s, col(License.customer_pk).in_(pks), col(License.seq)):
+        rows = s.connection().execute(_licenses_of_customers(), {"pks": pks}).all()
+        for lp in _named_rows(rows):
             by_customer.setdefault(lp.customer_id or "", []).append(lp)
     make = trusted(CustomerDetail)
-    return [
-        make({**c.__dict__, "licenses": by_customer.get(c.customer_id, [])})
-        for c in customers_public(s, customers)
-    ]
+    values = _customer_values(s, customers)
+    for v in values:
+        v["licenses"] = by_customer.get(v["customer_id"], [])
+    return list(map(make, values))
 
 
 def license_public(
@@ -209,8 +207,46 @@ def licenses_named(s: Session, where: Any, *order_by: Any) -> list[LicensePublic
     """The licenses `where` selects, in that order, with their partners' and customers'
     names joined in: one statement (for a page of keys: `seq IN (…)`)."""
     stmt = _named().where(where).order_by(*order_by)
-    rows = s.connection().execute(stmt).all()
+    return _named_rows(s.connection().execute(stmt).all())
+
+
+def _named_rows(rows: Iterable[Any]) -> list[LicensePublic]:
+    """Licenses from rows of `_named()`'s columns."""
     return _made((*row[:-3], row[-3] if row[-3] is not None else "?", *row[-2:]) for row in rows)
+
+
+# Statements run for every page, built once with their values as parameters: executing
+# the same statement object again spares SQLAlchemy building it, computing its cache key
+# and adapting the cached compilation's result columns to a new statement object.
+
+
+@functools.cache
+def _partner_names() -> Any:
+    partner: Table = Partner.__table__  # type: ignore[attr-defined]
+    return sa_select(partner.c.id, partner.c.name).where(
+        partner.c.id.in_(bindparam("ids", expanding=True))
+    )
+
+
+@functools.cache
+def _emails_of() -> Any:
+    email: Table = CustomerEmail.__table__  # type: ignore[attr-defined]
+    return (
+        sa_select(email.c.customer_pk, email.c.email)
+        .where(email.c.customer_pk.in_(bindparam("pks", expanding=True)))
+        .order_by(email.c.id)
+    )
+
+
+@functools.cache
+def _licenses_of_customers() -> Any:
+    """Every license of the customers `pks`, oldest first, with their names."""
+    licenses: Table = License.__table__  # type: ignore[attr-defined]
+    return (
+        _named()
+        .where(licenses.c.customer_pk.in_(bindparam("pks", expanding=True)))
+        .order_by(licenses.c.seq)
+    )
 
 
 @functools.cache

@@ -24,6 +24,7 @@ from licensectl.errors import ConflictError, UsageError
 from licensectl.models import Customer, License
 from licensectl.service.base import _insert
 from licensectl.service.convert import (
+    CUSTOMER_FIELDS,
     LICENSE_FIELDS,
     activations_public,
     customer_details,
@@ -32,13 +33,14 @@ from licensectl.service.convert import (
     licenses_public,
     one_public,
 )
-from licensectl.service.lookup import Lookups, scoped_licenses
+from licensectl.service.lookup import Lookups, check_page, scoped_licenses
 from licensectl.store.search_index import PG_SEARCHED, TRIGRAM, fts_phrase, like_contains
 
 if TYPE_CHECKING:
     from licensectl.contract.requests import LicenseAdd, LicenseFilter
 
 LICENSES: Table = License.__table__  # type: ignore[attr-defined]
+CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
 
 
 class LicenseOps(Lookups):
@@ -152,23 +154,30 @@ class LicenseOps(Lookups):
         if not needle:
             raise UsageError("search text must not be empty", field="text")
         with self._read() as s:
-            pattern = like_contains(needle)
-            matching = select(Customer).where(col(Customer.name_key).like(pattern, escape="\\"))
-            if not self.store.is_sqlite and self._search_mode(s) == "pg_trgm":
-                searched = literal_column(PG_SEARCHED, String)
-                matching = matching.where(searched.like(pattern, escape="\\"))
+            limit = check_page(page)
+            scope = self._scope_of(s)
+            params: dict[str, Any] = {"pattern": like_contains(needle)}
+            if page.after is not None:
+                params["after"] = self._customer(s, page.after, partner=None).id
+            if limit is not None:
+                params["limit"] = limit + 1
+            if scope.partner_id is not None:
+                params["scope_partner"] = scope.partner_id
+            if scope.customer_pk is not None:
+                params["scope_customer"] = scope.customer_pk
+            mode = self._search_mode(s)
             # FTS5's query syntax ends a string at a NUL: such a needle scans.
-            fts = len(needle) >= TRIGRAM and "\x00" not in needle
-            if fts and self._search_mode(s) == "fts5 trigram":
-                # The trigram index finds the candidates; the LIKE above decides.
-                candidates = sql_text(
-                    "SELECT rowid FROM customer_fts WHERE customer_fts MATCH :phrase"
-                ).bindparams(phrase=fts_phrase(needle))
-                matching = matching.where(
-                    col(Customer.id).in_(candidates.columns(column("rowid", Integer)))
-                )
-            found, more = self._customer_page(s, matching, page)
-            items = customer_details(s, found)
+            fts = mode == "fts5 trigram" and len(needle) >= TRIGRAM and "\x00" not in needle
+            if fts:
+                params["phrase"] = fts_phrase(needle)
+            stmt = _customer_search(
+                pg_trgm=not self.store.is_sqlite and mode == "pg_trgm",
+                fts=fts,
+                params=frozenset(params),
+            )
+            found = list(s.connection().execute(stmt, params).all())
+            more = limit is not None and len(found) > limit
+            items = customer_details(s, found[:limit] if more else found)
             return CustomerSearchPage(
                 items=items, next_after=items[-1].customer_id if more else None
             )
@@ -192,6 +201,34 @@ class LicenseOps(Lookups):
             # By PO, then oldest first: the index's own order, so a prefix matching
             # thousands of licenses reads one page of them.
             return self._page(s, stmt, page, po=po)
+
+
+@functools.cache
+def _customer_search(*, pg_trgm: bool, fts: bool, params: frozenset[str]) -> Any:
+    """The statement of a page of `search customer`, oldest first, as rows of
+    CUSTOMER_FIELDS; built once for each shape (which index serves it, which of the
+    parameters a call binds: the scope's keys, the anchor of `--after`, the limit)."""
+    c = CUSTOMERS.c
+    stmt = sa_select(*CUSTOMER_FIELDS).where(c.name_key.like(bindparam("pattern"), escape="\\"))
+    if pg_trgm:
+        searched = literal_column(PG_SEARCHED, String)
+        stmt = stmt.where(searched.like(bindparam("pattern"), escape="\\"))
+    if fts:
+        # The trigram index finds the candidates; the LIKE above decides.
+        candidates = sql_text(
+            "SELECT rowid FROM customer_fts WHERE customer_fts MATCH :phrase"
+        ).columns(column("rowid", Integer))
+        stmt = stmt.where(c.id.in_(candidates))
+    if "scope_partner" in params:
+        stmt = stmt.where(c.partner_id == bindparam("scope_partner"))
+    if "scope_customer" in params:
+        stmt = stmt.where(c.id == bindparam("scope_customer"))
+    if "after" in params:
+        stmt = stmt.where(c.id > bindparam("after"))
+    stmt = stmt.order_by(c.id)
+    if "limit" in params:
+        stmt = stmt.limit(bindparam("limit", type_=Integer))
+    return stmt
 
 
 def _ancestors(s: Session, lic: License) -> list[Any]:
