@@ -222,3 +222,38 @@ def test_csv_cells_never_become_formulas(cli: Cli) -> None:
     )
     jsonl = cli.ok("export", "--format", "jsonl").stdout.splitlines()
     assert json.loads(jsonl[1])["purchase_order"] == "+SUM(A1:A9)"
+
+
+#: Text that Rich would read as markup or emoji codes if it were handed over as markup.
+MARKUP = "Shop [/b] [red]x[/red] :thumbs_up: [link=https://evil.example]y[/link]"
+
+
+def test_names_and_notes_are_shown_as_typed_never_as_markup_or_emoji(cli: Cli) -> None:
+    """Brackets and `:emoji:` codes are plain text in a name or note: a table, a title,
+    a record, a tree, a status or an error line shows them as typed. (A closing tag in
+    a customer's name made `customer show` fail with an internal error; emoji codes
+    became pictures in tables.)"""
+    cli.ok("partner", "add", "Acme :smile:")
+    customer = cli.ok("customer", "add", MARKUP).stdout.strip()
+    lic = cli.json("license", "add", "--po", "PO-[b]1", "--type", "core", "--devices", "1")
+    lid = lic["license_id"]
+    cli.ok("license", "note", lid, MARKUP)
+    moved = cli.json("transfer", lid, "--to", customer, "--yes")
+    shown = [
+        cli.ok("customer", "show", MARKUP).stdout,  # title, record, licenses table
+        cli.ok("customer", "list").stdout,
+        cli.ok("partner", "list").stdout,
+        cli.ok("license", "show", lid).stdout,
+        cli.ok("license", "history", moved["transferred"]["license_id"]).stdout,
+        cli.ok("search", "customer", "shop").stdout,
+        cli.ok("search", "po", "po-[b]").stdout,
+    ]
+    for out in shown:
+        assert "\N{THUMBS UP SIGN}" not in out and "\N{SMILING FACE WITH OPEN MOUTH}" not in out
+        assert "\x1b" not in out
+    assert f"Customer {MARKUP}" in shown[0]
+    for out in (shown[0], shown[1], shown[5]):
+        assert MARKUP in out, out
+    assert "Acme :smile:" in shown[2] and "PO-[b]1" in shown[6]
+    missing = cli.fails(3, "customer", "show", "Nobody [/b] :smile:")
+    assert "'Nobody [/b] :smile:'" in missing.stderr

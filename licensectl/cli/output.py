@@ -101,6 +101,11 @@ def _inline(value: Any) -> str:
     return json_text(value)
 
 
+def _title(title: str | None) -> RichText | None:
+    """A table's title as plain text: a name in it is never read as markup or emoji."""
+    return RichText(printable(title), style="table.title") if title else None
+
+
 def _column_cell(column: Column, row: dict[str, Any]) -> str:
     value = column.value(row)
     if column.lines and isinstance(value, list):
@@ -155,10 +160,10 @@ class Output:
     def _out(self, width: int | None = None) -> Console:
         if width is None and not self.env.stdout_isatty:
             width = shutil.get_terminal_size((200, 24)).columns
-        return _Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False)
+        return _Console(file=sys.stdout, width=width, highlight=False, emoji=False, soft_wrap=False)
 
     def _err(self, width: int | None = None) -> Console:
-        return _Console(file=sys.stderr, stderr=True, width=width, highlight=False)
+        return _Console(file=sys.stderr, stderr=True, width=width, highlight=False, emoji=False)
 
     def width(self, *, err: bool = False) -> int:
         """The terminal's width in columns (COLUMNS when set; 200 when not a terminal)."""
@@ -271,7 +276,7 @@ class Output:
         # No outer border: two more columns for values, which is what a narrow terminal
         # lacks (at 80 columns a License ID, a time and an action just fit).
         table = Table(
-            title=title and printable(title),
+            title=_title(title),
             title_justify="left",
             show_lines=False,
             show_edge=False,
@@ -286,7 +291,7 @@ class Output:
                 min_width=None if c.wrap else _natural(c, cells, i) - _CELL_EXTRA,
             )
         for row_cells in cells:
-            table.add_row(*(escape(row_cells[i]) for i in keep))
+            table.add_row(*(RichText(row_cells[i]) for i in keep))
         wider = needed if needed > width else None
         if err:
             _stderr_print(self._err(wider), table)
@@ -310,7 +315,7 @@ class Output:
         """A single object as a two-column key/value table (nested lists left out, and
         paging cursors such as `licenses_next_after`: the warning names the next page)."""
         table = Table(
-            title=title and printable(title),
+            title=_title(title),
             title_justify="left",
             show_header=False,
             box=None,
@@ -323,7 +328,7 @@ class Output:
                 continue
             if key.endswith("next_after"):
                 continue
-            table.add_row(escape(printable(key)), escape(_cell(value)))
+            table.add_row(RichText(printable(key)), RichText(_cell(value)))
         if err:
             _stderr_print(self._err(), table)
         else:
@@ -336,13 +341,13 @@ class Output:
         """Render lineage: `children` maps an ID to its successors' IDs."""
         from rich.tree import Tree  # noqa: TID251 - only lineage draws one
 
-        tree = Tree(escape(printable(label)))
+        tree = Tree(RichText(printable(label)))
 
         def add(node: Tree, key: str) -> None:
             for child in children.get(key, []):
-                add(node.add(escape(printable(labels[child]))), child)
+                add(node.add(RichText(printable(labels[child]))), child)
 
-        add(tree.add(escape(printable(labels[root]))), root)
+        add(tree.add(RichText(printable(labels[root]))), root)
         with _stdout(None):
             self._out().print(tree)
 
