@@ -111,3 +111,28 @@ def test_empty_lists_are_empty_json(cli: Cli) -> None:
     assert cli.json("customer", "list") == []
     result = cli.ok("partner", "list")
     assert result.stdout == ""
+
+
+def test_a_name_with_a_slash_or_a_percent_sign_is_one_name_on_every_route(cli: Cli) -> None:
+    """Names go in the API's paths percent-encoded; a slash in one must not split it
+    (over the server it found no route, or another customer's), nor may an encoded
+    slash typed as text be decoded twice."""
+    cli.ok("partner", "add", "Acme / North")
+    plain = cli.ok("customer", "add", "Werk").stdout.strip()
+    slashed = cli.ok("customer", "add", "Werk/emails").stdout.strip()
+    typed = cli.ok("customer", "add", "Halle 100%2F 50%41").stdout.strip()
+    assert cli.json("customer", "show", "Werk/emails")["customer_id"] == slashed
+    assert cli.json("customer", "show", "Halle 100%2F 50%41")["customer_id"] == typed
+    cli.ok("customer", "email", "add", "Werk/emails", "ops@example.com")
+    cli.ok("customer", "note", "Werk/emails", "east wing")
+    shown = cli.json("customer", "show", "Werk/emails")
+    assert shown["emails"] == ["ops@example.com"] and shown["note"] == "east wing"
+    cli.ok("customer", "email", "remove", "Werk/emails", "ops@example.com")
+    cli.ok("customer", "rename", "Werk/emails", "Werk/remove")
+    cli.ok("customer", "remove", "Werk/remove", "--yes")
+    cli.fails(3, "customer", "show", slashed)
+    untouched = cli.json("customer", "show", "Werk")
+    assert untouched["customer_id"] == plain
+    assert untouched["emails"] == [] and untouched["note"] is None
+    cli.ok("partner", "rename", "Acme / North", "Acme/South")
+    assert [p["name"] for p in cli.json("partner", "list")] == ["Acme/South"]

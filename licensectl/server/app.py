@@ -18,6 +18,7 @@ from licensectl import __version__
 from licensectl.server import errors
 from licensectl.server.deps import TouchMemo
 from licensectl.server.limits import BodyLimit
+from licensectl.server.paths import SegmentPaths
 from licensectl.server.routes import (
     accounts,
     activation,
@@ -78,6 +79,8 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
     for module in (tokens, accounts, licenses, activation, bulk, portal, reports):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, json_max=settings.json_body_max, upload_max=settings.upload_max)
+    # Outermost: routing and the limits see each path segment whole.
+    app.add_middleware(SegmentPaths)
     errors.install(app)
     return app
 

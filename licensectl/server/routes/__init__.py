@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from licensectl.contract.api import ROUTES
 from licensectl.server.errors import error_responses
+from licensectl.server.paths import segment_route
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +31,7 @@ def operation(
     route = ROUTES[name]
     responses: dict[int | str, Any] = {**error_responses(*errors), **extra.pop("responses", {})}
     decorator = router.api_route(
-        route.path,
+        segment_route(route.path),
         methods=[route.method],
         status_code=route.status,
         name=name,
