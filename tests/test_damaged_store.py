@@ -208,3 +208,45 @@ def test_byte_flips_in_the_audit_log_never_pass(sound_store: Path, tmp_path: Pat
         code, _, err = check(path)
         assert code == 7, (offset, code, err)
         assert_one_error_line_text(err)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [
+        ("license", "created_at", 12345),  # a number where a time is kept
+        ("license", "created_at", b"\x00\x01"),  # bytes where a time is kept
+        ("license", "type", 3),  # a number where an enum's text is kept
+        ("license", "quantity", "many"),  # text where a count is kept
+        ("customer", "created_at", 1.5),
+        ("customer", "name", b"Harbour"),  # bytes where a name is kept (text affinity)
+        ("event", "at", 20261130),
+    ],
+)
+def test_a_stored_value_of_the_wrong_kind_is_damage_not_a_bug(
+    tmp_path: Path, table: str, column: str, value: object
+) -> None:
+    """SQLite keeps whatever is written behind licensectl's back, of any kind: reading
+    it is a damaged store (exit 7, naming `db check`), never an internal error."""
+    db = tmp_path / "store.db"
+    cli = Cli(db=str(db))
+    cli.ok("partner", "add", "Acme")
+    cli.ok("customer", "add", "Harbour")
+    lid = cli.ok("license", "add", "--po", "PO-1", "--type", "core", "--devices", "1")
+    lid_text = lid.stdout.strip()
+    cli.ok("transfer", lid_text, "--to", "Harbour", "--yes")
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")  # the log's guard
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)
+        ).fetchall():
+            conn.execute(f'DROP TRIGGER "{name}"')
+        conn.execute(f"UPDATE {table} SET {column} = ?", (value,))
+    reads = {
+        "license": [("license", "list"), ("license", "show", lid_text), ("export",)],
+        "customer": [("customer", "list"), ("customer", "show", "Harbour")],
+        "event": [("license", "history", lid_text)],
+    }[table]
+    for args in reads:
+        result = cli.fails(7, *args)
+        assert "damaged" in result.stderr and "db check" in result.stderr, result.stderr
+    assert cli.run("db", "check").exit_code == 7

@@ -30,6 +30,7 @@ from licensectl.models import (
     Partner,
     SmartServer,
 )
+from licensectl.store.engine import StoredValueError
 
 
 def partner_public(p: Partner) -> PartnerPublic:
@@ -57,6 +58,14 @@ def _customer_values(
     emails: dict[int, list[str]] = {}
     for pk, email in conn.execute(_emails_of(), {"pks": [c.id for c in customers]}):
         emails.setdefault(pk, []).append(email)
+    for c in customers:
+        if not (
+            isinstance(c.customer_id, str)
+            and isinstance(c.name, str)
+            and isinstance(c.note, _OPTIONAL_STR)
+        ):
+            # Made without validation, as licenses are (see _LICENSE_KINDS).
+            raise StoredValueError(f"customer {c.customer_id!r} holds {c.name!r}, {c.note!r}")
     return [
         {
             "customer_id": c.customer_id,
@@ -268,8 +277,38 @@ def _named() -> Any:
 
 def _made(rows: Iterable[Any]) -> list[LicensePublic]:
     """Licenses from LICENSE_FIELDS rows followed by partner name, Customer ID and name."""
-    make = trusted(LicensePublic)
-    free = domain.free_copies
+    return _made_from(map(_checked_license, rows), trusted(LicensePublic), domain.free_copies)
+
+
+_OPTIONAL_INT: Final = (int, type(None))
+_OPTIONAL_STR: Final = (str, type(None))
+#: The kind of each value of a license row (LICENSE_FIELDS, then partner name, Customer
+#: ID and customer name). The public models are made without validation, and SQLite
+#: keeps a value of any kind in any column: one written behind licensectl's back would
+#: otherwise reach JSON as it is ("devices": "abc") or fail as a bug. Types with a
+#: result processor (enums, times) are checked by it.
+_LICENSE_KINDS: Final[tuple[Any, ...]] = (
+    int, str, int, _OPTIONAL_INT, object, int, int, _OPTIONAL_INT, str, int, object, int,
+    _OPTIONAL_STR, _OPTIONAL_STR, object, _OPTIONAL_STR, _OPTIONAL_STR, _OPTIONAL_STR,
+)  # fmt: skip
+
+
+def _checked_license(row: Any) -> Any:
+    for value, kind, field in zip(row, _LICENSE_KINDS, _LICENSE_NAMES, strict=False):
+        if not isinstance(value, kind):
+            raise StoredValueError(f"license.{field} holds {value!r}")
+    return row
+
+
+_LICENSE_NAMES: Final = (
+    *(f.key for f in LICENSE_FIELDS),
+    "partner (its name)",
+    "customer (its Customer ID)",
+    "customer (its name)",
+)
+
+
+def _made_from(rows: Iterable[Any], make: Any, free: Any) -> list[LicensePublic]:
     return [
         make(
             {

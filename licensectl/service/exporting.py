@@ -19,7 +19,7 @@ from licensectl.contract.models import LicensePublic
 from licensectl.domain import LicenseStatus, LicenseType
 from licensectl.models import Customer, License, Partner
 from licensectl.service.lookup import Lookups
-from licensectl.store.engine import damaged
+from licensectl.store.engine import StoredValueError, damaged
 
 if TYPE_CHECKING:
     from licensectl.contract.requests import LicenseFilter
@@ -149,9 +149,12 @@ def _check_stored(rows: Any, when: Any, *, times: bool) -> None:
             raise LookupError(f"{row[1]!r} is not a license type")
         if row[4] not in _STATUSES:
             raise LookupError(f"{row[4]!r} is not a license status")
+        if type(row[3]) is not int or type(row[5]) is not int:  # free copies are counted
+            raise StoredValueError(f"quantity {row[3]!r}, active copies {row[5]!r}")
         if times:
-            if isinstance(row[14], str):
-                datetime.fromisoformat(row[14])  # ValueError if it is no time
+            if not isinstance(row[14], str):  # SQLite keeps a number or bytes anywhere
+                raise StoredValueError(f"{row[14]!r} is not a time")
+            datetime.fromisoformat(row[14])  # ValueError if it is no time
             when(row[14])
 
 

@@ -163,10 +163,11 @@ def _db_errors(url: str) -> Iterator[None]:
         if isinstance(exc, OperationalError) or "not a database" in text:
             raise StoreUnavailableError(f"cannot open the store {redact_url(url)}: {text}") from exc
         raise
-    except (LookupError, ValueError) as exc:
+    except (LookupError, ValueError, TypeError) as exc:
         # What SQLAlchemy's result processing raises on a value licensectl never writes:
-        # an enum value it does not know, a time or JSON text that does not parse.
-        if type(exc) is LookupError or _bad_stored_value(exc):
+        # an enum value it does not know, a time or JSON text that does not parse, or a
+        # value of another kind (SQLite keeps a number or bytes in any column).
+        if type(exc) is LookupError or _bad_stored_value(exc) or _raised_making_rows(exc):
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise damaged(url, text) from exc
         raise
@@ -188,13 +189,35 @@ def damaged(url: str, text: str) -> StoreDamagedError:
     )
 
 
+class StoredValueError(ValueError):
+    """A stored value licensectl never writes, found where rows become public models."""
+
+
 def _bad_stored_value(exc: Exception) -> bool:
     text = str(exc)
     return (
-        "Couldn't parse" in text  # SQLAlchemy's SQLite date and time processors
+        isinstance(exc, StoredValueError)
+        or "Couldn't parse" in text  # SQLAlchemy's SQLite date and time processors
         or "is not among the defined enum values" in text
         or type(exc).__name__ == "JSONDecodeError"
     )
+
+
+#: Where SQLAlchemy turns stored values into Python ones as it makes result rows (its
+#: compiled `_cy` modules report these names too).
+_ROW_MAKING = ("engine/_result_cy.py", "engine/result.py", "engine/_row_cy.py", "engine/row.py")
+
+
+def _raised_making_rows(exc: Exception) -> bool:
+    """Whether `exc` came up through SQLAlchemy's making of result rows, that is from a
+    type's result processor given a stored value it cannot read. An error of our own
+    code while it handles rows already made does not pass through those frames."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith(_ROW_MAKING):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _first_line(exc: DBAPIError) -> str:
