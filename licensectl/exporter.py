@@ -19,10 +19,6 @@ from licensectl.safe_text import csv_cell, csv_value, json_text
 ExportFormat = Literal["csv", "jsonl"]
 #: A license as the JSON values of LicensePublic's keys, in their order.
 ExportRow = tuple[Any, ...]
-#: The positions of free text in an ExportRow (PO, partner, customer, note): the cells
-#: that need `csv_cell`'s guard. The others are numbers, enum values, UUIDs and times.
-_TEXT = (6, 9, 11, 13)
-_NULLABLE = (5, 10, 12)
 
 
 def export_chunks(
@@ -78,17 +74,22 @@ def export_row_chunks(
     writer = csv.writer(buffer, lineterminator="\r\n")
     if fmt == "csv":
         writer.writerow(keys)
+
+    def text(value: str | None) -> str:
+        return "" if value is None else csv_cell(value, raw=raw)
+
     for batch in batches:
         if fmt == "csv":
-            for row in batch:
-                cells = list(row)
-                for i in _TEXT:
-                    value = cells[i]
-                    cells[i] = "" if value is None else csv_cell(value, raw=raw)
-                for i in _NULLABLE:
-                    if cells[i] is None:
-                        cells[i] = ""
-                writer.writerow(cells)
+            # One pass a row, each cell spelled where it stands: the free text (PO,
+            # partner, customer, note) gets `csv_cell`'s guard; the other cells are
+            # numbers, enum values, UUIDs and times; an absent value is an empty cell.
+            writer.writerows(
+                (lid, typ, devices, quantity, free, "" if term is None else term, text(po),
+                 line, status, text(partner), customer_id or "", text(customer),
+                 parent or "", text(note), created)
+                for (lid, typ, devices, quantity, free, term, po, line, status, partner,
+                     customer_id, customer, parent, note, created) in batch
+            )  # fmt: skip
         else:
             for row in batch:
                 buffer.write(json_text(dict(zip(keys, row, strict=True))) + "\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Table, bindparam
@@ -276,30 +276,66 @@ def _named() -> Any:
 
 
 def _made(rows: Iterable[Any]) -> list[LicensePublic]:
-    """Licenses from LICENSE_FIELDS rows followed by partner name, Customer ID and name."""
-    return _made_from(map(_checked_license, rows), trusted(LicensePublic), domain.free_copies)
+    """Licenses from LICENSE_FIELDS rows followed by partner name, Customer ID and name.
+
+    The public models are made without validation, and SQLite keeps a value of any kind
+    in any column: each value's kind is checked here (enums and times are checked by
+    their result processors), so that one written behind licensectl's back is damage,
+    not a bug nor `"devices": "abc"` in JSON."""
+    make = trusted(LicensePublic)
+    free = domain.free_copies
+    made: list[LicensePublic] = []
+    append = made.append
+    for row in rows:
+        (_seq, lid, _partner_id, _customer_pk, typ, devices, quantity, term, po, line,
+         status, active, parent, note, created, partner_name, customer_id,
+         customer_name) = row  # fmt: skip
+        if not (
+            type(devices) is int
+            and type(quantity) is int
+            and type(line) is int
+            and type(active) is int
+            and type(lid) is str
+            and type(po) is str
+            and type(partner_name) is str
+            and (term is None or type(term) is int)
+            and (parent is None or type(parent) is str)
+            and (note is None or type(note) is str)
+            and (customer_id is None or type(customer_id) is str)
+            and (customer_name is None or type(customer_name) is str)
+        ):
+            _refuse(row)
+        append(
+            make(
+                {
+                    "license_id": lid,
+                    "type": typ,
+                    "devices": devices,
+                    "quantity": quantity,
+                    "free_copies": free(status=status, quantity=quantity, active_copies=active),
+                    "term_months": term,
+                    "purchase_order": po,
+                    "po_line": line,
+                    "status": status,
+                    "partner": partner_name,
+                    "customer_id": customer_id,
+                    "customer": customer_name,
+                    "parent_id": parent,
+                    "note": note,
+                    "created_at": created,
+                }
+            )
+        )
+    return made
 
 
-_OPTIONAL_INT: Final = (int, type(None))
 _OPTIONAL_STR: Final = (str, type(None))
-#: The kind of each value of a license row (LICENSE_FIELDS, then partner name, Customer
-#: ID and customer name). The public models are made without validation, and SQLite
-#: keeps a value of any kind in any column: one written behind licensectl's back would
-#: otherwise reach JSON as it is ("devices": "abc") or fail as a bug. Types with a
-#: result processor (enums, times) are checked by it.
+#: What each value of a license row (`_made`'s) may be: `object` where a result
+#: processor checks it.
 _LICENSE_KINDS: Final[tuple[Any, ...]] = (
-    int, str, int, _OPTIONAL_INT, object, int, int, _OPTIONAL_INT, str, int, object, int,
-    _OPTIONAL_STR, _OPTIONAL_STR, object, _OPTIONAL_STR, _OPTIONAL_STR, _OPTIONAL_STR,
+    int, str, int, (int, type(None)), object, int, int, (int, type(None)), str, int, object,
+    int, _OPTIONAL_STR, _OPTIONAL_STR, object, str, _OPTIONAL_STR, _OPTIONAL_STR,
 )  # fmt: skip
-
-
-def _checked_license(row: Any) -> Any:
-    for value, kind, field in zip(row, _LICENSE_KINDS, _LICENSE_NAMES, strict=False):
-        if not isinstance(value, kind):
-            raise StoredValueError(f"license.{field} holds {value!r}")
-    return row
-
-
 _LICENSE_NAMES: Final = (
     *(f.key for f in LICENSE_FIELDS),
     "partner (its name)",
@@ -308,31 +344,12 @@ _LICENSE_NAMES: Final = (
 )
 
 
-def _made_from(rows: Iterable[Any], make: Any, free: Any) -> list[LicensePublic]:
-    return [
-        make(
-            {
-                "license_id": lid,
-                "type": typ,
-                "devices": devices,
-                "quantity": quantity,
-                "free_copies": free(status=status, quantity=quantity, active_copies=active),
-                "term_months": term,
-                "purchase_order": po,
-                "po_line": line,
-                "status": status,
-                "partner": partner_name,
-                "customer_id": customer_id,
-                "customer": customer_name,
-                "parent_id": parent,
-                "note": note,
-                "created_at": created,
-            }
-        )
-        for (_seq, lid, _partner_id, _customer_pk, typ, devices, quantity, term, po, line,
-             status, active, parent, note, created, partner_name, customer_id,
-             customer_name) in rows
-    ]  # fmt: skip
+def _refuse(row: Any) -> NoReturn:
+    """Name the first value of a license row that is not of its kind."""
+    for value, kind, field in zip(row, _LICENSE_KINDS, _LICENSE_NAMES, strict=True):
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise StoredValueError(f"license.{field} holds {value!r}")
+    raise StoredValueError(f"a license row holds a value licensectl never writes: {row!r}")
 
 
 def _license_row(lic: License | Any) -> Any:

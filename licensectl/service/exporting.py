@@ -93,69 +93,48 @@ class ExportOps(Lookups):
         """The same licenses as `export_licenses`, as tuples of their JSON values in the
         order of `LicensePublic`'s keys (exporter.export_row_chunks writes them)."""
         transferred = LicenseStatus.TRANSFERRED.value
-        when = _sqlite_utc if self.store.is_sqlite else _as_is
+        sqlite = self.store.is_sqlite
         for rows in self._joined_rows(filters, batch_size=batch_size, plain=True):
             try:
-                _check_stored(rows, when, times=self.store.is_sqlite)
+                yield _export_batch(rows, transferred, sqlite=sqlite)
             except (LookupError, ValueError) as exc:
                 # What loading the models would have refused: a damaged store (exit 7).
                 raise damaged(self.store.url, str(exc)) from None
-            yield [
-                (
-                    lid,
-                    typ,
-                    devices,
-                    quantity,
-                    0 if status == transferred else quantity - active,
-                    term,
-                    po,
-                    line,
-                    status,
-                    partner,
-                    customer_id,
-                    customer,
-                    parent,
-                    note,
-                    when(created),
-                )
-                for (lid, typ, devices, quantity, status, active, term, po, line, partner,
-                     customer_id, customer, parent, note, created) in rows
-            ]  # fmt: skip
+
+
+def _export_batch(rows: Any, transferred: str, *, sqlite: bool) -> list[ExportRow]:
+    """ExportRows of joined rows, each checked as loading the models would check it
+    in the same pass."""
+    out: list[ExportRow] = []
+    append = out.append
+    types, statuses = _TYPES, _STATUSES
+    for (lid, typ, devices, quantity, status, active, term, po, line, partner,
+         customer_id, customer, parent, note, created) in rows:  # fmt: skip
+        if typ not in types:
+            raise LookupError(f"{typ!r} is not a license type")
+        if status not in statuses:
+            raise LookupError(f"{status!r} is not a license status")
+        if type(quantity) is not int or type(active) is not int:  # free copies are counted
+            raise StoredValueError(f"quantity {quantity!r}, active copies {active!r}")
+        if sqlite:
+            # Spelled as format_utc spells it, from the text SQLite keeps (a number or
+            # bytes there, or text that is no time, is damage).
+            if not isinstance(created, str):
+                raise StoredValueError(f"{created!r} is not a time")
+            datetime.fromisoformat(created)  # ValueError if it is no time
+            created = f"{created[:10]}T{created[11:19]}Z"
+        append((lid, typ, devices, quantity, 0 if status == transferred else quantity - active,
+                term, po, line, status, partner, customer_id, customer, parent, note,
+                created))  # fmt: skip
+    return out
 
 
 #: format_utc's spelling (`2026-11-29T10:15:00Z`) as a PostgreSQL to_char() pattern.
 _PG_UTC: Final = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
 
 
-def _as_is(text: str) -> str:
-    """PostgreSQL's times come spelled by the server (`_PG_UTC`)."""
-    return text
-
-
-def _sqlite_utc(stored: str) -> str:
-    """format_utc of a time as SQLite stores it (`2026-11-29 10:15:00.123456`, UTC)."""
-    return f"{stored[:10]}T{stored[11:19]}Z"
-
-
 _TYPES: Final = frozenset(t.value for t in LicenseType)
 _STATUSES: Final = frozenset(s.value for s in LicenseStatus)
-
-
-def _check_stored(rows: Any, when: Any, *, times: bool) -> None:
-    """The values the rows are read as text: only ones licensectl writes (else raise).
-    `times`: the times too (SQLite's text; PostgreSQL's come from a timestamp column)."""
-    for row in rows:
-        if row[1] not in _TYPES:
-            raise LookupError(f"{row[1]!r} is not a license type")
-        if row[4] not in _STATUSES:
-            raise LookupError(f"{row[4]!r} is not a license status")
-        if type(row[3]) is not int or type(row[5]) is not int:  # free copies are counted
-            raise StoredValueError(f"quantity {row[3]!r}, active copies {row[5]!r}")
-        if times:
-            if not isinstance(row[14], str):  # SQLite keeps a number or bytes anywhere
-                raise StoredValueError(f"{row[14]!r} is not a time")
-            datetime.fromisoformat(row[14])  # ValueError if it is no time
-            when(row[14])
 
 
 def _fields(row: Any) -> dict[str, Any]:
