@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def build(store: Path, rows: int, env: dict[str, str]) -> None:
             check=True,
         )
     sys.path.insert(0, str(ROOT / "bench"))
-    from gen_po import PARTNERS  # type: ignore[import-not-found]
+    from gen_po import PARTNERS
 
     for name in PARTNERS:
         subprocess.run([LICENSECTL, "--db", str(store), "partner", "add", name], env=env,
@@ -138,7 +139,7 @@ def remote_completion(store: Path, env: dict[str, str], pairs: int) -> None:
     process, as a shell runs it, with the token in LICENSECTL_TOKEN and the default 0.25 s
     timeout; paired with the same local completion (`--db`)."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from serverkit import start_server  # type: ignore[import-not-found]
+    from serverkit import start_server
 
     token = subprocess.run(
         [LICENSECTL, "--db", str(store), "token", "create", "--role", "admin", "--name",
@@ -217,7 +218,7 @@ def reports_in_process(store: Path, repeat: int) -> None:
     from licensectl.store.url import normalize_db_url
 
     backend = LocalBackend.open(normalize_db_url(str(store)))
-    cases = {
+    cases: dict[str, Callable[[], object]] = {
         "renewals --within 90": lambda: backend.report_renewals(RenewalsQuery(within_days=90)),
         "renewals --within 365": lambda: backend.report_renewals(RenewalsQuery(within_days=365)),
         "coverage": lambda: backend.report_coverage(CoverageQuery()),

@@ -22,11 +22,19 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, TypedDict
 
 from baseline import count_rows, measure, partners_in, peak_rss_mib
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
+
+
+class ImportResult(TypedDict):
+    """What `_child_import` prints: one entry per import, then the child's peak RSS."""
+
+    runs: list[dict[str, Any]]
+    peak_rss_mib: float
 
 
 def _child_import(csv_path: Path, tmp: Path, times: int) -> None:
@@ -56,7 +64,7 @@ def _child_import(csv_path: Path, tmp: Path, times: int) -> None:
     print(json.dumps({"runs": runs, "peak_rss_mib": peak_rss_mib()}))
 
 
-def licensectl_import(csv_path: Path, *, times: int = 2) -> dict[str, object]:
+def licensectl_import(csv_path: Path, *, times: int = 2) -> ImportResult:
     with tempfile.TemporaryDirectory(dir=csv_path.parent) as tmp:
         out = subprocess.run(
             [sys.executable, __file__, "--child", str(csv_path), tmp, str(times)],
@@ -64,8 +72,8 @@ def licensectl_import(csv_path: Path, *, times: int = 2) -> dict[str, object]:
             capture_output=True,
             text=True,
         ).stdout
-    result: dict[str, object] = json.loads(out)
-    for run in result["runs"]:  # type: ignore[attr-defined]
+    result: ImportResult = json.loads(out)
+    for run in result["runs"]:
         if "failed" in run:
             raise SystemExit(f"{csv_path}: the import failed: {run['failed']}")
     return result
@@ -115,10 +123,9 @@ def bench_file(csv_path: Path, repeat: int, *, cli: bool) -> None:
         base.append(measure(csv_path, "baseline")["seconds"])
         result = licensectl_import(csv_path)
         runs = result["runs"]
-        assert isinstance(runs, list)
         first.append(runs[0]["seconds"])
         again.append(runs[1]["seconds"])
-        rss.append(float(result["peak_rss_mib"]))  # type: ignore[arg-type]
+        rss.append(result["peak_rss_mib"])
     counts = runs[0]
     b, f, a = min(base), min(first), min(again)
     print(f"  raw baseline          {b:6.2f} s  {rows / b:>9,.0f} rows/s")
@@ -141,7 +148,7 @@ def bench_rss(rows: int) -> None:
     start = time.perf_counter()
     result = licensectl_import(path, times=1)
     elapsed = time.perf_counter() - start
-    run = result["runs"][0]  # type: ignore[index]
+    run = result["runs"][0]
     print(
         f"{path.name}: {rows:,} rows imported in {run['seconds']:.1f} s "
         f"({elapsed:.1f} s with set-up), peak RSS {result['peak_rss_mib']:.0f} MiB"

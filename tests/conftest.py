@@ -192,7 +192,7 @@ class HttpTarget:
 
         shutil.copyfile(self.template, path)
         store = Store(sqlite_url(path))
-        store._schema_ready = True  # type: ignore[attr-defined]
+        store._schema_ready = True
         self.app.state.store = store
         return store
 
@@ -309,7 +309,7 @@ class Cli:
     def run(
         self,
         *args: str,
-        input: str | None = None,
+        input: str | bytes | None = None,
         env: dict[str, str] | None = None,
         obj: Any = None,
     ) -> Result:

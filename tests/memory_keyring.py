@@ -15,10 +15,10 @@ from keyring.errors import KeyringLocked, PasswordDeleteError
 class MemoryKeyring(KeyringBackend):
     """A working keyring that lives in a dict, for one test."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring's __init__ is untyped
         self.entries: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -37,7 +37,10 @@ class MemoryKeyring(KeyringBackend):
 class LockedKeyring(KeyringBackend):
     """A keyring that is there but refuses every request (a locked collection)."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring's __init__ is untyped
 
     def get_password(self, service: str, username: str) -> str | None:
         raise KeyringLocked("the collection is locked")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from licensectl.contract import fields
 from licensectl.contract.requests import (
@@ -56,6 +56,7 @@ def test_every_batch_op_is_its_request_model_plus_op() -> None:
         # A partner's identifier is its name (partner.rename).
         assert primary.split(".")[-1] in ("customer_id", "license_id", "name"), op
         base = model.__mro__[1]
+        assert issubclass(base, BaseModel), op
         assert set(model.model_fields) - set(base.model_fields) == {"op", "as_"}, op
 
 

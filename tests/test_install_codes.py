@@ -91,16 +91,17 @@ def test_batch_lines_compare_install_codes_in_any_case(cli: Cli, licenses: dict[
 
 def _request(tmp_path: Path, code: str, *lines: tuple[str, int]) -> Path:
     """A request as a device of another maker might write it: the code as it spells it."""
+    nonce = secrets.token_hex(16)
     request = {
         "format": "licensectl.activation-request",
         "version": 1,
         "install_code": code,
         "name": None,
-        "nonce": secrets.token_hex(16),
+        "nonce": nonce,
         "created_at": "2026-11-29T10:15:00Z",
         "licenses": [{"license_id": lid, "copies": copies} for lid, copies in lines],
     }
-    path = tmp_path / f"request-{request['nonce'][:8]}.json"
+    path = tmp_path / f"request-{nonce[:8]}.json"
     path.write_text(json.dumps(request, indent=2, sort_keys=True) + "\n")
     return path
 

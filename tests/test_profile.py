@@ -113,7 +113,7 @@ def test_a_profile_without_password_never_touches_the_keyring(isolated_home: Pat
     # No working keyring at all: profiles without a password work exactly as before.
     from keyring.backends import fail
 
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     runner = Cli(db=None)
     db = isolated_home / "a.db"
     runner.ok("profile", "add", "local", "--db", str(db))
@@ -126,7 +126,7 @@ def test_a_profile_without_password_never_touches_the_keyring(isolated_home: Pat
 def test_a_password_without_a_usable_keyring_is_refused(isolated_home: Path, backend: str) -> None:
     from keyring.backends import fail
 
-    keyring.set_keyring(fail.Keyring() if backend == "fail" else LockedKeyring())
+    keyring.set_keyring(fail.Keyring() if backend == "fail" else LockedKeyring())  # type: ignore[no-untyped-call]
     runner = Cli(db=None)
     result = runner.fails(5, "profile", "add", "pg", "--db", PG_WITH_PASSWORD)
     assert "~/.pgpass" in result.stderr and "PGPASSWORD" in result.stderr

@@ -48,7 +48,7 @@ class TokenCli(Cli):
     def run(
         self,
         *args: str,
-        input: str | None = None,
+        input: str | bytes | None = None,
         env: dict[str, str] | None = None,
         obj: Any = None,
     ) -> Any:
@@ -483,7 +483,7 @@ def test_login_without_a_keyring_is_exit_5_and_writes_nothing(
     cli = Cli(db=None)
     cli.ok("profile", "add", "portal", "--url", target.base)
     before = {p: p.read_bytes() for p in isolated_home.rglob("*") if p.is_file()}
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     error = cli.fails(5, "login", "--with-token", input=target.token)
     assert "LICENSECTL_TOKEN" in error.stderr and "Secret Service" in error.stderr
     after = {p: p.read_bytes() for p in isolated_home.rglob("*") if p.is_file()}

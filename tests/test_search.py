@@ -49,7 +49,7 @@ def test_a_po_prefix_lists_by_po_then_oldest_and_pages_in_that_order(
 ) -> None:
     """By PO, then oldest first (the order of the PO index, so a prefix matching thousands
     reads one page); `--after` goes on in that order, exact and prefix alike."""
-    added = {}
+    added: dict[str, list[str]] = {}
     for po in ("PO-9", "PO-3", "PO-9", "PO-30", "PO-3"):
         line = str(len(added.get(po, [])) + 1)
         lic = cli.json(

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from conftest import PG_URL, Cli, create_pg_database, drop_pg_database
 from serverkit import InProcess, chunks, error_of
+from typer.testing import Result
 
 from licensectl.contract.api import (
     IDEMPOTENCY_HEADER,
@@ -108,7 +109,7 @@ def api(store_url: str, onboarded: dict[str, str]) -> Iterator[InProcess]:
     store.dispose()
 
 
-def cli_error(result: Any) -> str:
+def cli_error(result: Result) -> str:
     line = next(x for x in result.stderr.splitlines() if x.startswith("Error: "))
     return line.removeprefix("Error: ")
 
@@ -205,7 +206,10 @@ def test_malformed_requests_are_400_with_the_batch_words(api: InProcess) -> None
 def test_an_internal_error_shows_no_trace_sql_or_secret(
     api: InProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from fastapi import FastAPI
+
     app = api.app
+    assert isinstance(app, FastAPI)
 
     @app.get("/v1/broken")
     def broken() -> None:
@@ -305,6 +309,7 @@ def test_events_name_the_token_and_never_a_secret(
     eid = by_action["token.login-eid"]
     assert eid["actor"] == f"customer:{login.json()['token']['name']}"
     dump = json.dumps(events)
+    assert api.token is not None
     for secret in (made["secret"], login.json()["secret"], api.token):
         assert secret not in dump
 

@@ -141,7 +141,9 @@ def test_tls_verifies_against_the_test_ca_only(live: Live) -> None:
         context = live.server.tls.context()
         with context.wrap_socket(raw, server_hostname="127.0.0.1") as secure:
             assert secure.version() in ("TLSv1.2", "TLSv1.3")
-            assert secure.getpeercert()["subjectAltName"][0] == ("IP Address", "127.0.0.1")
+            cert = secure.getpeercert()
+            assert cert is not None
+            assert cert["subjectAltName"][0] == ("IP Address", "127.0.0.1")
 
 
 def test_a_revoked_token_is_refused_at_once_on_every_worker(live: Live) -> None:

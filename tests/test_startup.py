@@ -150,6 +150,7 @@ def test_root_help_lists_every_command_as_the_full_tree_does() -> None:
     assert [e.name for e in ENTRIES] == list(commands)
     for entry in ENTRIES:
         command = commands[entry.name]
+        assert isinstance(command, (typer.core.TyperCommand, typer.core.TyperGroup)), entry.name
         assert entry.group == hasattr(command, "commands"), entry.name
         assert entry.panel == command.rich_help_panel, entry.name
         first = inspect.cleandoc(command.short_help or command.help or "").split("\n\n")[0]
