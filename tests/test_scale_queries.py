@@ -264,3 +264,94 @@ def test_held_licenses_are_listed_through_their_partial_index(acme: Cli, backend
     if not backend.store.is_sqlite:
         assert "ix_license_held_seq" in keys_plan, keys_plan
 
+
+@contextmanager
+def sent_to_server(backend: Any) -> Iterator[dict[str, int]]:
+    """PostgreSQL: the messages the pooled connection sends while the block runs, by
+    kind (libpq's trace): a simple `Query` is a BEGIN, ROLLBACK or ping; each statement
+    sent through the extended protocol has an `Execute` (and a `Sync`: psycopg adds one
+    of its own when it prepares a statement it has seen often)."""
+    import tempfile
+
+    with backend.store.engine.connect() as conn:  # the pool's one connection, from now
+        pgconn = conn.connection.dbapi_connection.pgconn
+    counted: dict[str, int] = {}
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        try:
+            yield counted
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        for line in trace.read().decode().splitlines():
+            parts = line.split("\t")
+            if len(parts) > 3 and parts[1] == "F":
+                kind = parts[3].split()[0]
+                counted[kind] = counted.get(kind, 0) + 1
+
+
+def test_postgresql_queries_send_their_statements_and_nothing_else(
+    acme: Cli, backend_as: Any
+) -> None:
+    """On PostgreSQL every message is a round trip: a query sends its statements, with no
+    BEGIN and ROLLBACK around them and no ping of a connection used a moment ago (each
+    three round trips a query, a third of `search po exact`'s time at a million)."""
+    backend = backend_as()
+    if backend.store.is_sqlite:
+        pytest.skip("PostgreSQL's round trips")
+    holder = backend.customer_add(CustomerAdd(name="Holder", partner="Acme")).customer_id
+    lic = backend.license_add(
+        LicenseAdd(partner="Acme", purchase_order="PO-1", type=LicenseType.CORE, devices=1)
+    )
+    moved = backend.transfer(Transfer(license_id=lic.license_id, to=holder))
+    queries = [
+        lambda: backend.search_customers("hold"),
+        lambda: backend.customer_show(holder),
+        lambda: backend.license_history(moved.transferred.license_id),
+        lambda: backend.license_list(LicenseFilter(partner="Acme")),
+        lambda: backend.search_po("PO-1", exact=True),
+    ]
+    for query in queries:
+        query()  # the scope and index look-ups, once per process
+    with statements(backend) as seen, sent_to_server(backend) as sent:
+        for query in queries:
+            query()
+    assert sent.get("Query", 0) == 0, sent
+    assert sent["Execute"] == len(seen), (sent, seen)
+
+
+def test_an_idle_postgresql_connection_is_pinged_and_replaced_when_closed(
+    acme: Cli, backend_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection the server closed: pinged after lying idle, it is replaced and
+    the query answers; used again within PING_IDLE_SECONDS, it is not pinged, the query
+    fails as the store being unavailable (exit 6), and the next one reconnects."""
+    from sqlalchemy import text
+
+    from licensectl.errors import StoreUnavailableError
+    from licensectl.store import engine as engine_module
+
+    backend = backend_as()
+    if backend.store.is_sqlite:
+        pytest.skip("PostgreSQL's pooled connections")
+
+    def close_from_the_server() -> None:
+        """End the pooled connection's server process (and wait until it has)."""
+        import psycopg
+
+        with backend.store.engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        url = backend.store.url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url, autocommit=True) as admin:
+            ended = admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone()
+            assert ended == (True,)
+
+    assert [p.name for p in backend.partner_list()] == ["Acme"]
+    close_from_the_server()
+    monkeypatch.setattr(engine_module, "PING_IDLE_SECONDS", 0.0)  # as if idle for long
+    assert [p.name for p in backend.partner_list()] == ["Acme"]
+    monkeypatch.setattr(engine_module, "PING_IDLE_SECONDS", 3600.0)  # as if just used
+    close_from_the_server()
+    with pytest.raises(StoreUnavailableError):
+        backend.partner_list()
+    assert [p.name for p in backend.partner_list()] == ["Acme"]
