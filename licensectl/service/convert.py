@@ -223,13 +223,19 @@ def licenses_public(
 def licenses_named(s: Session, where: Any, *order_by: Any) -> list[LicensePublic]:
     """The licenses `where` selects, in that order, with their partners' and customers'
     names joined in: one statement (for a page of keys: `seq IN (…)`)."""
-    stmt = _named().where(where).order_by(*order_by)
-    rows = s.connection().execute(stmt).all()
-    return _made((*row[:-3], row[-3] if row[-3] is not None else "?", *row[-2:]) for row in rows)
+    stmt = named_select().where(where).order_by(*order_by)
+    return named_public(s.connection().execute(stmt).all())
+
+
+def named_public(rows: Iterable[Any]) -> list[LicensePublic]:
+    """Licenses from rows of `named_select()` (columns it has after those are ignored)."""
+    return _made(
+        (*row[:15], row[15] if row[15] is not None else "?", row[16], row[17]) for row in rows
+    )
 
 
 @functools.cache
-def _named() -> Any:
+def named_select() -> Any:
     """The licenses joined with their partners' and customers' names, built once: made
     anew for every page, the select and its joins were about a twentieth of the page's
     work (callgrind: 11.0 to 10.4 million instructions a `license list` page)."""

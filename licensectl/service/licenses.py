@@ -5,10 +5,19 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, String, Table, bindparam, column, literal, literal_column
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    bindparam,
+    column,
+    literal,
+    literal_column,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy import text as sql_text
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from licensectl import domain
 from licensectl.contract.base import Page
@@ -24,12 +33,12 @@ from licensectl.errors import ConflictError, UsageError
 from licensectl.models import Customer, License
 from licensectl.service.base import _insert
 from licensectl.service.convert import (
-    LICENSE_FIELDS,
     activations_public,
     customer_details,
     event_public,
     license_public,
-    licenses_public,
+    named_public,
+    named_select,
     one_public,
 )
 from licensectl.service.lookup import Lookups, scoped_licenses
@@ -132,10 +141,15 @@ class LicenseOps(Lookups):
         with self._read() as s:
             lic = self._license(s, license_id)
             events, more = self._events_of(s, lic.license_id, page)
-            ancestors = self._visible(s, _ancestors(s, lic))
-            descendants = self._visible(s, _descendants(s, lic))
-            # The whole lineage converted at once: two look-ups for all of its names.
-            everyone = licenses_public(s, [*ancestors, lic, *descendants])
+            # The whole lineage with its names, the license itself included: one statement.
+            ancestors: list[Any] = []
+            itself: list[Any] = []
+            descendants: list[Any] = []
+            for row in s.connection().execute(_lineage_stmt(), {"start": lic.license_id}):
+                depth = row[-1]
+                (ancestors if depth < 0 else descendants if depth > 0 else itself).append(row)
+            ancestors, descendants = self._visible(s, ancestors), self._visible(s, descendants)
+            everyone = named_public([*ancestors, *itself, *descendants])
             up = len(ancestors)
             return LicenseHistory.model_construct(
                 license=everyone[up],
@@ -194,43 +208,23 @@ class LicenseOps(Lookups):
             return self._page(s, stmt, page, po=po)
 
 
-def _ancestors(s: Session, lic: License) -> list[Any]:
-    """Parent, grandparent, … of a license, oldest first: one recursive query (rows of
-    LICENSE_FIELDS)."""
-    if lic.parent_id is None:
-        return []
-    return list(s.connection().execute(_ancestors_stmt(), {"start": lic.parent_id}).all())
-
-
-def _descendants(s: Session, lic: License) -> list[Any]:
-    """Every license minted from this one, generation by generation: one recursive query
-    (rows of LICENSE_FIELDS)."""
-    return list(s.connection().execute(_descendants_stmt(), {"start": lic.license_id}).all())
-
-
 @functools.cache
-def _ancestors_stmt() -> Any:
-    """Built once: constructing a recursive CTE cost more than running it."""
+def _lineage_stmt() -> Any:
+    """A license's whole lineage, each with its partner's and customer's names and its
+    generation (`depth`, last): its ancestors oldest first (depth -n … -1), the license
+    itself (0), then every license minted from it, generation by generation (1 … n).
+    Built once: constructing the recursive CTEs cost more than running them."""
     up = (
-        select(LICENSES.c.license_id, LICENSES.c.parent_id, literal(1).label("depth"))
+        select(LICENSES.c.license_id, LICENSES.c.parent_id, literal(0).label("depth"))
         .where(LICENSES.c.license_id == bindparam("start"))
         .cte("ancestors", recursive=True)
     )
     parent = LICENSES.alias("parent")
     up = up.union_all(
-        select(parent.c.license_id, parent.c.parent_id, (up.c.depth + 1).label("depth")).join(
+        select(parent.c.license_id, parent.c.parent_id, (up.c.depth - 1).label("depth")).join(
             up, parent.c.license_id == up.c.parent_id
         )
     )
-    return (
-        sa_select(*LICENSE_FIELDS)
-        .join(up, up.c.license_id == col(License.license_id))
-        .order_by(up.c.depth.desc())
-    )
-
-
-@functools.cache
-def _descendants_stmt() -> Any:
     down = (
         select(LICENSES.c.license_id, literal(1).label("depth"))
         .where(LICENSES.c.parent_id == bindparam("start"))
@@ -242,8 +236,12 @@ def _descendants_stmt() -> Any:
             down, child.c.parent_id == down.c.license_id
         )
     )
+    lineage = union_all(
+        sa_select(up.c.license_id, up.c.depth), sa_select(down.c.license_id, down.c.depth)
+    ).subquery("lineage")
     return (
-        sa_select(*LICENSE_FIELDS)
-        .join(down, down.c.license_id == col(License.license_id))
-        .order_by(down.c.depth, col(License.seq))
+        named_select()
+        .add_columns(lineage.c.depth)
+        .join(lineage, lineage.c.license_id == LICENSES.c.license_id)
+        .order_by(lineage.c.depth, LICENSES.c.seq)
     )
