@@ -125,6 +125,9 @@ def test_search_customer_takes_the_same_statements_for_1_or_12_matches(
     with statements(backend) as twelve:
         assert len(backend.search_customers("crowd").items) == 12
     assert len(one) == len(twelve)
+    # The page of customers with their partners' names, their emails, their licenses
+    # with their names (and SQLite's BEGIN).
+    assert len([sql for sql, _ in twelve if sql != "BEGIN"]) == 3, twelve
     if not backend.store.is_sqlite:
         # The same texts: the keys go as one array (`= ANY`), not one parameter each,
         # so each statement is prepared once, whatever the number of matches.

@@ -50,17 +50,21 @@ def partner_public(p: Partner) -> PartnerPublic:
 def customers_public(
     s: Session, customers: Sequence[Customer] | Sequence[Any]
 ) -> list[CustomerPublic]:
-    """Many customers (`Customer` objects or CUSTOMER_FIELDS rows) with two queries in
-    all (their partners' names, their emails)."""
+    """Many customers (`Customer` objects or `customer_rows`) with two queries in all
+    (their partners' names, their emails), or one: rows carry their partner's name."""
     if not customers:
         return []
-    partner_ids = {c.partner_id for c in customers}
     conn = s.connection()
-    names: dict[int, str] = dict(
-        conn.execute(
-            select(Partner.id, Partner.name).where(keys_in(s, col(Partner.id), partner_ids))
-        ).all()
-    )
+    names: dict[int, str] = {
+        c.partner_id: c.partner_name for c in customers if not isinstance(c, Customer)
+    }
+    partner_ids = {c.partner_id for c in customers} - names.keys()
+    if partner_ids:
+        names.update(
+            conn.execute(
+                select(Partner.id, Partner.name).where(keys_in(s, col(Partner.id), partner_ids))
+            ).all()
+        )
     emails: dict[int, list[str]] = {}
     rows = conn.execute(
         select(CustomerEmail.customer_pk, CustomerEmail.email)
@@ -176,8 +180,12 @@ def license_rows(s: Session, stmt: Any) -> list[Any]:
 
 
 def customer_rows(s: Session, stmt: Any) -> list[Any]:
-    """The customers `stmt` (a `select(Customer)`) selects, as rows of CUSTOMER_FIELDS."""
-    return list(s.connection().execute(stmt.with_only_columns(*CUSTOMER_FIELDS)).all())
+    """The customers `stmt` (a `select(Customer)`) selects, as rows of CUSTOMER_FIELDS and
+    their partner's name (`partner_name`), joined in: one statement fewer a page."""
+    named = stmt.with_only_columns(*CUSTOMER_FIELDS, col(Partner.name).label("partner_name"))
+    return list(
+        s.connection().execute(named.join(Partner, col(Partner.id) == Customer.partner_id)).all()
+    )
 
 
 def licenses_public(

@@ -169,7 +169,11 @@ class LicenseOps(Lookups):
             pattern = like_contains(needle)
             matching = select(Customer).where(col(Customer.name_key).like(pattern, escape="\\"))
             if not self.store.is_sqlite and self._search_mode(s) == "pg_trgm":
-                searched = literal_column(PG_SEARCHED, String)
+                # The GIN index's expression, its column qualified: the page of
+                # customers joins partner, which has a name_key of its own.
+                searched = literal_column(
+                    PG_SEARCHED.replace("name_key", "customer.name_key", 1), String
+                )
                 matching = matching.where(searched.like(pattern, escape="\\"))
             # FTS5's query syntax ends a string at a NUL: such a needle scans.
             fts = len(needle) >= TRIGRAM and "\x00" not in needle

@@ -179,7 +179,7 @@ class Lookups(BaseBackend):
 
     def _customer_page(self, s: Session, stmt: Any, page: Page) -> tuple[list[Any], bool]:
         """One page of the customers `stmt` selects in scope, oldest first, as rows of
-        CUSTOMER_FIELDS; and whether more follow."""
+        `customer_rows` (with their partner's name); and whether more follow."""
         limit = check_page(page)
         stmt = scoped_customers(stmt, self._scope_of(s))
         if page.after is not None:
