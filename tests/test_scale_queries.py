@@ -240,8 +240,11 @@ def test_customer_show_reads_one_page_of_licenses_through_an_index(
         )
         backend.transfer(Transfer(license_id=lic.license_id, to=holder))
     with statements(backend) as seen:
-        shown = backend.customer_show(holder, page=Page(limit=2))
+        shown = backend.customer_show("Big Site", partner="Acme", page=Page(limit=2))
     assert len(shown.licenses) == 2 and shown.licenses_next_after == shown.licenses[1].license_id
+    # The customer (its partner, then it), a page of its licenses, its emails (and
+    # SQLite's BEGIN): its partner's name is not read again.
+    assert len([sql for sql, _ in seen if sql != "BEGIN"]) == 4, seen
     sql, params = the_one(seen, "license")
     assert "LIMIT" in sql.upper()
     shown_plan = plan(backend, sql, params)

@@ -43,6 +43,20 @@ def keys_in(s: Session, column: Any, keys: Collection[int | None]) -> Any:
     return column.in_(keys)
 
 
+#: `Session.info`'s key for the names of the partners read in that session.
+_PARTNER_NAMES: Final = "licensectl_partner_names"
+
+
+def remember_partner(s: Session, p: Partner) -> None:
+    """Note a partner read in this session: `customers_public` then has its name."""
+    s.info.setdefault(_PARTNER_NAMES, {})[p.id] = p.name
+
+
+def forget_partners(s: Session) -> None:
+    """Forget the partners noted in this session (a rename: to be read anew)."""
+    s.info.pop(_PARTNER_NAMES, None)
+
+
 def partner_public(p: Partner) -> PartnerPublic:
     return PartnerPublic(name=p.name, email=p.email, created_at=p.created_at)
 
@@ -51,13 +65,17 @@ def customers_public(
     s: Session, customers: Sequence[Customer] | Sequence[Any]
 ) -> list[CustomerPublic]:
     """Many customers (`Customer` objects or `customer_rows`) with two queries in all
-    (their partners' names, their emails), or one: rows carry their partner's name."""
+    (their partners' names, their emails), or one: rows carry their partner's name, and
+    a partner the session has read already (`remember_partner`) is not read again."""
     if not customers:
         return []
     conn = s.connection()
-    names: dict[int, str] = {
-        c.partner_id: c.partner_name for c in customers if not isinstance(c, Customer)
-    }
+    names: dict[int, str] = {}
+    for c in customers:
+        if not isinstance(c, Customer):
+            names[c.partner_id] = c.partner_name
+        elif (known := s.info.get(_PARTNER_NAMES, {}).get(c.partner_id)) is not None:
+            names[c.partner_id] = known  # read in this session (`customer show`)
     partner_ids = {c.partner_id for c in customers} - names.keys()
     if partner_ids:
         names.update(
