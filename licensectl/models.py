@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -79,6 +79,9 @@ class CustomerEmail(_Table, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+#: The partial index of the licenses customers hold, in seq order (revision 0008).
+HELD_INDEX = "ix_license_held_seq"
+
 #: `report inventory`'s covering index: name, then columns (store/schema.py, 0007).
 INVENTORY_INDEX = (
     "ix_license_inventory",
@@ -102,6 +105,15 @@ class License(_Table, table=True):
         # Covers `report inventory`: every figure of every license, in the customer key's
         # order (by customer without a sort; by type and the total without the table).
         Index(*INVENTORY_INDEX),
+        # PostgreSQL: the licenses customers hold, oldest first (`license list --inventory
+        # customer`). They are successors, minted by transfers and so often newer than
+        # most licenses (the import adds them all at its end), and walking the primary
+        # key for them read a million rows to find a page (store/schema.py, 0008).
+        # SQLite's planner scans the table for that query whatever the index (without
+        # statistics, which licensectl does not gather there), so it gets none.
+        Index(HELD_INDEX, "seq", postgresql_where=text("customer_pk IS NOT NULL")).ddl_if(
+            dialect="postgresql"
+        ),
     )
 
     # seq orders licenses oldest first and drives keyset paging (`--after ID`).

@@ -219,6 +219,24 @@ def test_every_correction_runs_in_batch(cli: Cli, onboarded: dict[str, str]) -> 
     assert cli.json("customer", "show", "P2022-0209")["note"] == "east"
 
 
+def test_a_batch_shows_a_partners_new_name_after_its_rename(
+    cli: Cli, onboarded: dict[str, str]
+) -> None:
+    """An atomic batch is one session: a partner's name noted by an earlier operation (to
+    show a customer without reading the partner again) is read anew after a rename."""
+    lines = [
+        {"op": "customer.add", "name": "Harbour", "partner": "Acme Integrators", "as": "h"},
+        {"op": "partner.rename", "partner": "Acme Integrators", "name": "Acme Systems"},
+        {"op": "customer.note", "customer": "$h", "note": "east"},
+    ]
+    text = "".join(json.dumps(line) + "\n" for line in lines)
+    result = cli.run("-o", "jsonl", "batch", "--atomic", "-", input=text)
+    results = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [r["ok"] for r in results] == [True] * 3, results
+    assert results[0]["result"]["partner"] == "Acme Integrators"
+    assert results[2]["result"]["partner"] == "Acme Systems"
+
+
 def test_corrections_through_the_server(
     cli: Cli, onboarded: dict[str, str], store_url: str
 ) -> None:

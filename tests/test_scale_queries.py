@@ -17,7 +17,7 @@ from conftest import Cli
 from sqlalchemy import event
 
 from licensectl.contract.requests import CustomerAdd, LicenseAdd, LicenseFilter, Page, Transfer
-from licensectl.domain import LicenseStatus, LicenseType, name_key
+from licensectl.domain import Inventory, LicenseStatus, LicenseType, name_key
 
 #: About the local store itself (its schema, indexes and statements), not the API.
 pytestmark = pytest.mark.local_only
@@ -125,6 +125,13 @@ def test_search_customer_takes_the_same_statements_for_1_or_12_matches(
     with statements(backend) as twelve:
         assert len(backend.search_customers("crowd").items) == 12
     assert len(one) == len(twelve)
+    # The page of customers with their partners' names, their emails, their licenses
+    # with their names (and SQLite's BEGIN).
+    assert len([sql for sql, _ in twelve if sql != "BEGIN"]) == 3, twelve
+    if not backend.store.is_sqlite:
+        # The same texts: the keys go as one array (`= ANY`), not one parameter each,
+        # so each statement is prepared once, whatever the number of matches.
+        assert [sql for sql, _ in one] == [sql for sql, _ in twelve]
 
 
 def lineage(backend: Any, depth: int, po: str) -> str:
@@ -149,6 +156,9 @@ def test_history_takes_the_same_statements_at_any_depth(acme: Cli, backend_as: A
     with statements(backend) as many:
         history = backend.license_history(deep)
     assert len(history.ancestors) == 7 and len(few) == len(many)
+    # The license, a page of its events, and its whole lineage with every name in it
+    # (and SQLite's BEGIN).
+    assert len([sql for sql, _ in many if sql != "BEGIN"]) == 3, many
     # oldest first, each the parent of the next
     chain = [*history.ancestors, history.license]
     for parent, child in zip(chain, chain[1:], strict=False):
@@ -230,11 +240,131 @@ def test_customer_show_reads_one_page_of_licenses_through_an_index(
         )
         backend.transfer(Transfer(license_id=lic.license_id, to=holder))
     with statements(backend) as seen:
-        shown = backend.customer_show(holder, page=Page(limit=2))
+        shown = backend.customer_show("Big Site", partner="Acme", page=Page(limit=2))
     assert len(shown.licenses) == 2 and shown.licenses_next_after == shown.licenses[1].license_id
+    # The customer (its partner, then it), a page of its licenses, its emails (and
+    # SQLite's BEGIN): its partner's name is not read again.
+    assert len([sql for sql, _ in seen if sql != "BEGIN"]) == 4, seen
     sql, params = the_one(seen, "license")
     assert "LIMIT" in sql.upper()
     shown_plan = plan(backend, sql, params)
     assert "ix_license_customer_seq" in shown_plan, shown_plan
     if backend.store.is_sqlite:
         assert "TEMP B-TREE" not in shown_plan, shown_plan  # no sort: the index's order
+
+
+def test_held_licenses_are_listed_through_their_partial_index(acme: Cli, backend_as: Any) -> None:
+    """`license list --inventory customer`: the licenses customers hold are successors,
+    often the newest rows (an import adds them at its end), so walking the primary key
+    in seq order for them read a million rows for one page on PostgreSQL (200-300 ms).
+    A partial index of the held licenses in seq order serves the page instead (none on
+    SQLite: its planner scans the table whatever the index)."""
+    backend = backend_as()
+    holder = backend.customer_add(CustomerAdd(name="Holder", partner="Acme")).customer_id
+    moved = []
+    for i in range(4):
+        lic = backend.license_add(
+            LicenseAdd(partner="Acme", purchase_order=f"PO-{i}", type=LicenseType.CORE, devices=1)
+        )
+        if i % 2:
+            moved.append(backend.transfer(Transfer(license_id=lic.license_id, to=holder)))
+    with statements(backend) as seen:
+        page = backend.license_list(LicenseFilter(inventory=Inventory.CUSTOMER), page=Page(limit=1))
+    assert [lic.license_id for lic in page.items] == [moved[0].transferred.license_id]
+    sql, params = the_one(seen, "license")
+    inner = sql[sql.index("IN (") + 4 : sql.rindex(") ORDER BY")]  # the page's keys
+    keys_plan = plan(backend, inner, params)
+    if not backend.store.is_sqlite:
+        assert "ix_license_held_seq" in keys_plan, keys_plan
+
+
+@contextmanager
+def sent_to_server(backend: Any) -> Iterator[dict[str, int]]:
+    """PostgreSQL: the messages the pooled connection sends while the block runs, by
+    kind (libpq's trace): a simple `Query` is a BEGIN, ROLLBACK or ping; each statement
+    sent through the extended protocol has an `Execute` (and a `Sync`: psycopg adds one
+    of its own when it prepares a statement it has seen often)."""
+    import tempfile
+
+    with backend.store.engine.connect() as conn:  # the pool's one connection, from now
+        pgconn = conn.connection.dbapi_connection.pgconn
+    counted: dict[str, int] = {}
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        try:
+            yield counted
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        for line in trace.read().decode().splitlines():
+            parts = line.split("\t")
+            if len(parts) > 3 and parts[1] == "F":
+                kind = parts[3].split()[0]
+                counted[kind] = counted.get(kind, 0) + 1
+
+
+def test_postgresql_queries_send_their_statements_and_nothing_else(
+    acme: Cli, backend_as: Any
+) -> None:
+    """On PostgreSQL every message is a round trip: a query sends its statements, with no
+    BEGIN and ROLLBACK around them and no ping of a connection used a moment ago (each
+    three round trips a query, a third of `search po exact`'s time at a million)."""
+    backend = backend_as()
+    if backend.store.is_sqlite:
+        pytest.skip("PostgreSQL's round trips")
+    holder = backend.customer_add(CustomerAdd(name="Holder", partner="Acme")).customer_id
+    lic = backend.license_add(
+        LicenseAdd(partner="Acme", purchase_order="PO-1", type=LicenseType.CORE, devices=1)
+    )
+    moved = backend.transfer(Transfer(license_id=lic.license_id, to=holder))
+    queries = [
+        lambda: backend.search_customers("hold"),
+        lambda: backend.customer_show(holder),
+        lambda: backend.license_history(moved.transferred.license_id),
+        lambda: backend.license_list(LicenseFilter(partner="Acme")),
+        lambda: backend.search_po("PO-1", exact=True),
+    ]
+    for query in queries:
+        query()  # the scope and index look-ups, once per process
+    with statements(backend) as seen, sent_to_server(backend) as sent:
+        for query in queries:
+            query()
+    assert sent.get("Query", 0) == 0, sent
+    assert sent["Execute"] == len(seen), (sent, seen)
+
+
+def test_an_idle_postgresql_connection_is_pinged_and_replaced_when_closed(
+    acme: Cli, backend_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection the server closed: pinged after lying idle, it is replaced and
+    the query answers; used again within PING_IDLE_SECONDS, it is not pinged, the query
+    fails as the store being unavailable (exit 6), and the next one reconnects."""
+    from sqlalchemy import text
+
+    from licensectl.errors import StoreUnavailableError
+    from licensectl.store import engine as engine_module
+
+    backend = backend_as()
+    if backend.store.is_sqlite:
+        pytest.skip("PostgreSQL's pooled connections")
+
+    def close_from_the_server() -> None:
+        """End the pooled connection's server process (and wait until it has)."""
+        import psycopg
+
+        with backend.store.engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        url = backend.store.url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url, autocommit=True) as admin:
+            ended = admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone()
+            assert ended == (True,)
+
+    assert [p.name for p in backend.partner_list()] == ["Acme"]
+    close_from_the_server()
+    monkeypatch.setattr(engine_module, "PING_IDLE_SECONDS", 0.0)  # as if idle for long
+    assert [p.name for p in backend.partner_list()] == ["Acme"]
+    monkeypatch.setattr(engine_module, "PING_IDLE_SECONDS", 3600.0)  # as if just used
+    close_from_the_server()
+    with pytest.raises(StoreUnavailableError):
+        backend.partner_list()
+    assert [p.name for p in backend.partner_list()] == ["Acme"]

@@ -60,6 +60,7 @@ OPERATIONS: dict[str, str] = {
     "_customer_page": "lookup.Lookups",
     "_customer_prefix": "lookup.Lookups",
     "_events_of": "lookup.Lookups",
+    "_find_partner": "lookup.Lookups",
     "_license": "lookup.Lookups",
     "_license_select": "lookup.Lookups",
     "_page": "lookup.Lookups",

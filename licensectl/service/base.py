@@ -149,11 +149,14 @@ class BaseBackend:
             yield session
 
     @contextmanager
-    def _read(self) -> Iterator[Session]:
+    def _read(self, *, transaction: bool = False) -> Iterator[Session]:
+        """A session for reading: on PostgreSQL its statements run without a transaction
+        (`Store.query`) unless `transaction` (a server-side cursor needs one)."""
         if self._outer is not None:
             yield self._outer
             return
-        with self._ready().read() as session:
+        store = self._ready()
+        with store.read() if transaction else store.query() as session:
             yield session
 
     def _event(

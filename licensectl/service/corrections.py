@@ -15,7 +15,12 @@ from licensectl.domain import LicenseStatus, Role
 from licensectl.errors import ConflictError
 from licensectl.models import Activation, ApiToken, Customer, License, Partner
 from licensectl.models import CustomerEmail as EmailRow
-from licensectl.service.convert import customer_public, one_public, partner_public
+from licensectl.service.convert import (
+    customer_public,
+    forget_partners,
+    one_public,
+    partner_public,
+)
 from licensectl.service.lookup import Lookups
 
 if TYPE_CHECKING:
@@ -56,6 +61,7 @@ class CorrectionOps(Lookups):
                 return partner_public(p)
             p.name, p.name_key = new, key
             s.add(p)
+            forget_partners(s)  # a batch's later operations read the name anew
             self._event(s, "partner.rename", partner_id=p.id, old=old, new=new)
             s.flush()
             return partner_public(p)

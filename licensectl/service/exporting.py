@@ -47,7 +47,7 @@ class ExportOps(Lookups):
     ) -> Iterator[Any]:
         """`plain`: type and status as their stored text, and on SQLite created_at too
         (no enum or datetime made per row: export_rows formats them itself)."""
-        with self._read() as s:
+        with self._read(transaction=True) as s:  # a server-side cursor: in a transaction
             # The filters' conditions, as `license list` builds them, on a joined SELECT.
             where = self._license_select(s, filters).whereclause
             lic, partner, customer = LICENSES, PARTNERS, CUSTOMERS

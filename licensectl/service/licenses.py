@@ -5,10 +5,19 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, String, Table, bindparam, column, literal, literal_column
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    bindparam,
+    column,
+    literal,
+    literal_column,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy import text as sql_text
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from licensectl import domain
 from licensectl.contract.base import Page
@@ -21,16 +30,16 @@ from licensectl.contract.models import (
 )
 from licensectl.domain import LicenseStatus, Role
 from licensectl.errors import ConflictError, UsageError
-from licensectl.models import Customer, License
+from licensectl.models import Customer, License, Partner
 from licensectl.service.base import _insert
 from licensectl.service.convert import (
     CUSTOMER_FIELDS,
-    LICENSE_FIELDS,
     activations_public,
     customer_details,
     event_public,
     license_public,
-    licenses_public,
+    named_public,
+    named_select,
     one_public,
 )
 from licensectl.service.lookup import Lookups, check_page, scoped_licenses
@@ -41,6 +50,7 @@ if TYPE_CHECKING:
 
 LICENSES: Table = License.__table__  # type: ignore[attr-defined]
 CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
+PARTNERS: Table = Partner.__table__  # type: ignore[attr-defined]
 
 
 class LicenseOps(Lookups):
@@ -134,10 +144,15 @@ class LicenseOps(Lookups):
         with self._read() as s:
             lic = self._license(s, license_id)
             events, more = self._events_of(s, lic.license_id, page)
-            ancestors = self._visible(s, _ancestors(s, lic))
-            descendants = self._visible(s, _descendants(s, lic))
-            # The whole lineage converted at once: two look-ups for all of its names.
-            everyone = licenses_public(s, [*ancestors, lic, *descendants])
+            # The whole lineage with its names, the license itself included: one statement.
+            ancestors: list[Any] = []
+            itself: list[Any] = []
+            descendants: list[Any] = []
+            for row in s.connection().execute(_lineage_stmt(), {"start": lic.license_id}):
+                depth = row[-1]
+                (ancestors if depth < 0 else descendants if depth > 0 else itself).append(row)
+            ancestors, descendants = self._visible(s, ancestors), self._visible(s, descendants)
+            everyone = named_public([*ancestors, *itself, *descendants])
             up = len(ancestors)
             return LicenseHistory.model_construct(
                 license=everyone[up],
@@ -208,10 +223,16 @@ def _customer_search(*, pg_trgm: bool, fts: bool, params: frozenset[str]) -> Any
     """The statement of a page of `search customer`, oldest first, as rows of
     CUSTOMER_FIELDS; built once for each shape (which index serves it, which of the
     parameters a call binds: the scope's keys, the anchor of `--after`, the limit)."""
-    c = CUSTOMERS.c
-    stmt = sa_select(*CUSTOMER_FIELDS).where(c.name_key.like(bindparam("pattern"), escape="\\"))
+    c, partner = CUSTOMERS.c, PARTNERS.c
+    # With its partner's name joined in (`customer_rows`' shape): one statement fewer.
+    stmt = (
+        sa_select(*CUSTOMER_FIELDS, partner.name.label("partner_name"))
+        .select_from(CUSTOMERS.join(PARTNERS, partner.id == c.partner_id))
+        .where(c.name_key.like(bindparam("pattern"), escape="\\"))
+    )
     if pg_trgm:
-        searched = literal_column(PG_SEARCHED, String)
+        # The GIN index's expression, its column qualified: partner has a name_key too.
+        searched = literal_column(PG_SEARCHED.replace("name_key", "customer.name_key", 1), String)
         stmt = stmt.where(searched.like(bindparam("pattern"), escape="\\"))
     if fts:
         # The trigram index finds the candidates; the LIKE above decides.
@@ -231,43 +252,23 @@ def _customer_search(*, pg_trgm: bool, fts: bool, params: frozenset[str]) -> Any
     return stmt
 
 
-def _ancestors(s: Session, lic: License) -> list[Any]:
-    """Parent, grandparent, … of a license, oldest first: one recursive query (rows of
-    LICENSE_FIELDS)."""
-    if lic.parent_id is None:
-        return []
-    return list(s.connection().execute(_ancestors_stmt(), {"start": lic.parent_id}).all())
-
-
-def _descendants(s: Session, lic: License) -> list[Any]:
-    """Every license minted from this one, generation by generation: one recursive query
-    (rows of LICENSE_FIELDS)."""
-    return list(s.connection().execute(_descendants_stmt(), {"start": lic.license_id}).all())
-
-
 @functools.cache
-def _ancestors_stmt() -> Any:
-    """Built once: constructing a recursive CTE cost more than running it."""
+def _lineage_stmt() -> Any:
+    """A license's whole lineage, each with its partner's and customer's names and its
+    generation (`depth`, last): its ancestors oldest first (depth -n … -1), the license
+    itself (0), then every license minted from it, generation by generation (1 … n).
+    Built once: constructing the recursive CTEs cost more than running them."""
     up = (
-        select(LICENSES.c.license_id, LICENSES.c.parent_id, literal(1).label("depth"))
+        select(LICENSES.c.license_id, LICENSES.c.parent_id, literal(0).label("depth"))
         .where(LICENSES.c.license_id == bindparam("start"))
         .cte("ancestors", recursive=True)
     )
     parent = LICENSES.alias("parent")
     up = up.union_all(
-        select(parent.c.license_id, parent.c.parent_id, (up.c.depth + 1).label("depth")).join(
+        select(parent.c.license_id, parent.c.parent_id, (up.c.depth - 1).label("depth")).join(
             up, parent.c.license_id == up.c.parent_id
         )
     )
-    return (
-        sa_select(*LICENSE_FIELDS)
-        .join(up, up.c.license_id == col(License.license_id))
-        .order_by(up.c.depth.desc())
-    )
-
-
-@functools.cache
-def _descendants_stmt() -> Any:
     down = (
         select(LICENSES.c.license_id, literal(1).label("depth"))
         .where(LICENSES.c.parent_id == bindparam("start"))
@@ -279,8 +280,12 @@ def _descendants_stmt() -> Any:
             down, child.c.parent_id == down.c.license_id
         )
     )
+    lineage = union_all(
+        sa_select(up.c.license_id, up.c.depth), sa_select(down.c.license_id, down.c.depth)
+    ).subquery("lineage")
     return (
-        sa_select(*LICENSE_FIELDS)
-        .join(down, down.c.license_id == col(License.license_id))
-        .order_by(down.c.depth, col(License.seq))
+        named_select()
+        .add_columns(lineage.c.depth)
+        .join(lineage, lineage.c.license_id == LICENSES.c.license_id)
+        .order_by(lineage.c.depth, LICENSES.c.seq)
     )

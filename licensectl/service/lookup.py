@@ -24,6 +24,7 @@ from licensectl.service.convert import (
     license_rows,
     licenses_named,
     licenses_public,
+    remember_partner,
 )
 from licensectl.store.search_index import SearchMode, search_mode
 
@@ -39,6 +40,11 @@ class Lookups(BaseBackend):
 
     def _partner(self, s: Session, name: str | None) -> Partner:
         """The named partner, or the only one (or the profile's default, or the login's)."""
+        found = self._find_partner(s, name)
+        remember_partner(s, found)
+        return found
+
+    def _find_partner(self, s: Session, name: str | None) -> Partner:
         scope = self._scope_of(s)
         if scope.partner_id is not None:
             own = s.get(Partner, scope.partner_id)
@@ -179,7 +185,7 @@ class Lookups(BaseBackend):
 
     def _customer_page(self, s: Session, stmt: Any, page: Page) -> tuple[list[Any], bool]:
         """One page of the customers `stmt` selects in scope, oldest first, as rows of
-        CUSTOMER_FIELDS; and whether more follow."""
+        `customer_rows` (with their partner's name); and whether more follow."""
         limit = check_page(page)
         stmt = scoped_customers(stmt, self._scope_of(s))
         if page.after is not None:

@@ -5,11 +5,17 @@ transferring one license must not both succeed. On SQLite a write transaction st
 with `BEGIN IMMEDIATE`, taking the database's write lock before anything is read; on
 PostgreSQL the service locks the rows it checks with `SELECT … FOR UPDATE`. Read-only
 work uses a plain deferred transaction, which WAL lets run beside a writer.
+
+On PostgreSQL every statement is a round trip to the server, and so are `BEGIN`, the
+`ROLLBACK` that ends a read and a ping: a query of the service (`Store.query`) runs its
+statements without a transaction, and a pooled connection is pinged only when it has lain
+idle for a while (`PING_IDLE_SECONDS`), not at every checkout.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +26,7 @@ from sqlalchemy.exc import (
     DatabaseError,
     DataError,
     DBAPIError,
+    DisconnectionError,
     IntegrityError,
     OperationalError,
 )
@@ -36,6 +43,13 @@ from licensectl.store.url import redact_url
 
 BUSY_TIMEOUT_MS = 30_000
 _WRITE = "licensectl_write"
+#: PostgreSQL: a pooled connection idle for longer than this is pinged before it is
+#: used again (a server restarted or an idle session ended meanwhile: the pool then
+#: connects anew). One used more recently is taken as it is, as SQLAlchemy's pre-ping
+#: takes one pinged a moment ago: either way the server could close it before the
+#: statement arrives, and the statement then fails (exit 6) and the pool reconnects.
+PING_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "licensectl_idle_since"
 
 
 class Store:
@@ -51,6 +65,14 @@ class Store:
         self._schema_ready = False
         self.engine = make_engine(url)
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
+        # PostgreSQL: no BEGIN and ROLLBACK around a query's statements (two round trips).
+        # At READ COMMITTED, PostgreSQL's level, each statement of a transaction takes
+        # its own snapshot anyway, so a transaction adds nothing to what a query reads.
+        self._query_engine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -65,6 +87,18 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         with _db_errors(self.url), Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def query(self) -> Iterator[Session]:
+        """Read-only statements, each on its own (see `__init__`); SQLite: as `read`.
+
+        Not for a server-side cursor (`yield_per`), which lives in a transaction, nor for
+        `SET LOCAL`: use `read` for those."""
+        with (
+            _db_errors(self.url),
+            Session(self._query_engine, expire_on_commit=False) as session,
+        ):
             yield session
 
     @contextmanager
@@ -88,7 +122,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _sqlite_setup(engine)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    engine = create_engine(url, connect_args={"connect_timeout": 10})
     _postgres_setup(engine)
     return engine
 
@@ -105,6 +139,26 @@ def _postgres_setup(engine: Engine) -> None:
             dbapi_conn.execute("SET TIME ZONE 'UTC'")
         finally:
             dbapi_conn.autocommit = autocommit
+
+    # The pool's ping, only for a connection that lay idle (PING_IDLE_SECONDS): a fresh
+    # one, or one used a moment ago, goes without (pool_pre_ping would ping at every
+    # checkout: a round trip per query).
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        # `info` is cleared whenever the connection is closed or replaced: none is fresh.
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since <= PING_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool closes this connection and checks out (or makes) another.
+            raise DisconnectionError(f"the pooled connection was closed: {exc}") from exc
 
 
 def _sqlite_setup(engine: Engine) -> None:

@@ -91,6 +91,18 @@ def report_speed(conn: Connection) -> None:
         count_days_since(conn, 0)
 
 
+def held_index(conn: Connection) -> None:
+    """PostgreSQL: the partial index of the licenses customers hold, in seq order
+    (models.HELD_INDEX; none on SQLite, whose planner does not take it).
+
+    Idempotent: a new store made by migration 1 already has it."""
+    if conn.dialect.name != "postgresql":
+        return
+    table = models.License.__table__  # type: ignore[attr-defined]
+    index = next(i for i in table.indexes if i.name == models.HELD_INDEX)
+    index.create(conn, checkfirst=True)
+
+
 #: The numbered migrations from before Alembic; each is now the revision "000N".
 #: (Number 4 never shipped without Alembic, but stores of its branch may exist.)
 MIGRATIONS: list[Migration] = [
@@ -100,7 +112,7 @@ MIGRATIONS: list[Migration] = [
     (4, "audit log: hash chain, REPLACE and TRUNCATE guards", add_hash_chain),
 ]
 #: Every revision, oldest first (tests check it against store/migrations/versions/).
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 HEAD = REVISIONS[-1]
 #: The number each revision records in `schema_migration`.
 LATEST = len(REVISIONS)
@@ -108,6 +120,7 @@ LATEST = len(REVISIONS)
 SEARCH_INDEXES = "indexes for search at scale"
 EVERYDAY = "customer notes; void licenses free their PO line; events by time"
 REPORT_SPEED = "reports: inventory covering index, events a day"
+HELD_LICENSES = "licenses customers hold, in seq order"
 
 
 def recorded_names() -> dict[int, str]:
@@ -117,6 +130,7 @@ def recorded_names() -> dict[int, str]:
         5: SEARCH_INDEXES,
         6: EVERYDAY,
         7: REPORT_SPEED,
+        8: HELD_LICENSES,
     }
 
 
