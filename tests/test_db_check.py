@@ -369,3 +369,132 @@ def test_event_times_not_spelled_as_licensectl_writes_them(sqlite_cli: Cli) -> N
     report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
     values = next(c for c in report["checks"] if c["name"].startswith("values"))
     assert values["details"] == ["event.at holds 20260101, not a time licensectl wrote", *odd]
+
+
+def test_every_value_test_still_names_its_finding(cli: Cli, onboarded: dict[str, str]) -> None:
+    """The value tests read each table once for all its columns: each test still names
+    what it finds, a row with several bad values is named by each test, and the findings
+    are listed test by test (enums, UUIDs, keys, counts, terms, migrations, times)."""
+    from licensectl import domain
+    from licensectl.domain import ActivationMode, LicenseStatus, LicenseType, Role
+
+    lic = onboarded["license"]
+    other = cli.ok("license", "add", "--po", "PO-2002", "--type", "core", "--devices", "1")
+    other_id = other.stdout.strip()
+    moved = cli.ok("transfer", lic, "--to", "P2022-0208", "--quantity", "2", "--yes").stdout
+    cli.ok("activate", moved.split()[0], "--install-code", "SS-1")
+    cli.ok("token", "create", "--role", "partner", "--partner", "Acme Integrators",
+           "--name", "acme-bot")  # fmt: skip
+    assert cli.db is not None
+    sqlite = not cli.db.startswith("postgresql")
+    engine = create_engine(normalize_db_url(cli.db))
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(text("SELECT min(version) FROM schema_migration")).scalar()
+    finally:
+        engine.dispose()
+    execute(
+        cli,
+        f"UPDATE license SET type = 'bogus', devices = -1, quantity = 0, po_line = 0, "
+        f"active_copies = -1, term_months = 7, license_id = upper(license_id), "
+        f"po_key = 'po-9999' WHERE license_id = '{lic}'",
+        f"UPDATE license SET status = 'lost', parent_id = 'not-a-uuid' "
+        f"WHERE license_id = '{other_id}'",
+        "UPDATE activation SET mode = 'carrier-pigeon', copies = -5",
+        "UPDATE api_token SET role = 'root' WHERE name = 'acme-bot'",
+        "UPDATE customer SET customer_id = upper(customer_id) "
+        f"WHERE customer_id = '{onboarded['customer1']}'",
+        "UPDATE partner SET name_key = 'wrong'",
+        "UPDATE customer SET name_key = 'elsewhere' WHERE name = 'P-Building 1'",
+        f"UPDATE schema_migration SET name = 'renamed' WHERE version = {version}",
+    )
+    if sqlite:
+        execute(
+            cli,
+            "UPDATE partner SET created_at = '2026-01-01T00:00:00'",
+            "UPDATE customer SET created_at = 'yesterday' WHERE name = 'P-Building 1'",
+            f"UPDATE license SET created_at = 20260101 WHERE license_id = '{other_id}'",
+            f"UPDATE schema_migration SET applied_at = '2026/01/01' WHERE version = {version}",
+        )
+
+    def one_of(enum: Any) -> str:
+        return str(sorted(member.value for member in enum))
+
+    enums = [
+        f"license.type holds 'bogus', not one of {one_of(LicenseType)}",
+        f"license.status holds 'lost', not one of {one_of(LicenseStatus)}",
+        f"activation.mode holds 'carrier-pigeon', not one of {one_of(ActivationMode)}",
+        f"api_token.role holds 'root', not one of {one_of(Role)}",
+    ]
+    rest = [
+        f"license.license_id holds '{lic.upper()}', not a UUID",
+        "license.parent_id holds 'not-a-uuid', not a UUID",
+        f"customer.customer_id holds '{onboarded['customer1'].upper()}', not a UUID",
+        "partner 'Acme Integrators' has the key 'wrong'; it should be "
+        f"'{domain.name_key('Acme Integrators')}'",
+        "customer 'P-Building 1' has the key 'elsewhere'; it should be "
+        f"'{domain.name_key('P-Building 1')}'",
+        f"license 'PO-1001' has the key 'po-9999'; it should be '{domain.po_key('PO-1001')}'",
+        "license.devices holds -1, not a count licensectl writes",
+        "license.quantity holds 0, not a count licensectl writes",
+        "license.po_line holds 0, not a count licensectl writes",
+        "license.active_copies holds -1, not a count licensectl writes",
+        "activation.copies holds -5, not a count licensectl writes",
+        "license.term_months holds 7, not 12 or 36",
+        f"schema_migration {version!r} is named 'renamed', not a migration",
+    ]
+    if sqlite:
+        rest += [
+            "partner.created_at holds '2026-01-01T00:00:00', not a time licensectl wrote",
+            "customer.created_at holds 'yesterday', not a time licensectl wrote",
+            "license.created_at holds 20260101, not a time licensectl wrote",
+            "schema_migration.applied_at holds '2026/01/01', not a time licensectl wrote",
+        ]
+
+    def values_check() -> dict[str, Any]:
+        report = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
+        return next(c for c in report["checks"] if c["name"].startswith("values"))
+
+    values = values_check()
+    assert values["problems"] == len(enums + rest)
+    assert values["details"] == (enums + rest)[:20]
+    execute(
+        cli,
+        f"UPDATE license SET type = 'capacity' WHERE license_id = '{lic.upper()}'",
+        f"UPDATE license SET status = 'available' WHERE license_id = '{other_id}'",
+        "UPDATE activation SET mode = 'online'",
+        "UPDATE api_token SET role = 'partner' WHERE name = 'acme-bot'",
+    )
+    values = values_check()
+    assert values["problems"] == len(rest) and values["details"] == rest
+
+
+def test_the_value_tests_read_each_table_once(cli: Cli, onboarded: dict[str, str]) -> None:
+    """All the value tests of a table are made in one read of it (a million licenses were
+    read about ten times, once per test); what they find is unchanged (the test above)."""
+    from sqlalchemy import Engine, event
+    from sqlmodel import Session
+
+    from licensectl.service.integrity import _values
+
+    lic = onboarded["license"]
+    moved = cli.ok("transfer", lic, "--to", "P2022-0208", "--quantity", "2", "--yes").stdout
+    cli.ok("activate", moved.split()[0], "--install-code", "SS-1")
+    assert cli.db is not None
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    engine = create_engine(normalize_db_url(cli.db))
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        with Session(engine) as s:
+            assert _values(s).problems == 0
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+        engine.dispose()
+    reads = [s.split(" FROM ")[1].split()[0] for s in seen if " FROM " in s]
+    for table in ("license", "customer", "partner", "activation", "api_token", "event"):
+        assert reads.count(table) <= 1, (table, reads)
+    assert reads.count("license") == 1

@@ -13,6 +13,7 @@ size of store.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import sqlite3
@@ -20,7 +21,8 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any, Final
+from enum import Enum
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -447,76 +449,238 @@ _SQLITE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d(\.\d{6})?)?")
 
 def _values(s: Session, logged: audit.DayCounts | None = None) -> _Check:
     """Values no constraint guards that a damaged byte may change: enum values, UUIDs,
-    the name and PO keys (recomputed from the names), and on SQLite the times' text.
+    the name and PO keys (recomputed from the names), counts and terms, the names of the
+    migrations, and on SQLite the times' text.
 
-    The database lists the rows that may be wrong (`_suspects`: a test in SQL that every
-    row licensectl writes passes in all but rare cases, such as a name outside ASCII),
-    and only those are checked here, each as before: a million licenses are checked in
-    the database's time, and what is reported is decided by the Python rules alone.
+    Each table is read once for all its tests (`_value_tests`): the database lists the
+    rows for which some test in SQL is not true (a test every row licensectl writes
+    passes in all but rare cases, such as a name outside ASCII), with which tests those
+    were, and only those values are checked here, each by its rule in Python: a million
+    licenses are checked in the database's time, and what is reported is decided by the
+    Python rules alone. The findings are listed test by test, in the order of the tests.
     `logged`: the chain's pass over the log, which tested the events' times already
     (`DayCounts.odd_times`) when it read every event with the types licensectl writes."""
     check = _Check("values: every stored value is one licensectl writes")
     conn = s.connection()
-    sqlite = conn.dialect.name == "sqlite"
-    for table, column, enum in _ENUMS:
-        allowed = {member.value for member in enum}
-        rows = conn.exec_driver_sql(f"SELECT DISTINCT {column} FROM {table}")
-        for (value,) in rows:
-            if value not in allowed:
-                check.fail(f"{table}.{column} holds {value!r}, not one of {sorted(allowed)}")
-    for table, column in _UUIDS:
-        for (value,) in _suspects(conn, table, (column,), _uuid_ok(column, sqlite)):
-            if value is not None and not _is_uuid(value):
-                check.fail(f"{table}.{column} holds {value!r}, not a UUID")
-    for table, name, key_column, fold in _KEYS:
-        suspects = _suspects(conn, table, (name, key_column), _key_ok(name, key_column, sqlite))
-        for value, key in suspects:
-            if not isinstance(value, str):
-                check.fail(f"{table}.{name} holds {value!r}, not text")
-                continue
-            expected = fold(value)
-            if key != expected and not str(key).startswith(expected + " #"):
-                check.fail(f"{table} {value!r} has the key {key!r}; it should be {expected!r}")
-    for table, column, low, nullable in _COUNTS:
-        bad = conn.exec_driver_sql(
-            f"SELECT {column} FROM {table} WHERE "
-            + ("" if nullable else f"{column} IS NULL OR ")
-            + f"{column} < {low} OR {column} > {domain.COUNT_MAX}"
-        )
-        for (value,) in bad:
-            check.fail(f"{table}.{column} holds {value!r}, not a count licensectl writes")
-    terms = conn.exec_driver_sql(
-        "SELECT term_months FROM license WHERE term_months IS NOT NULL AND term_months NOT IN "
-        f"({', '.join(str(t) for t in domain.MAINTENANCE_TERMS)})"
-    )
-    for (value,) in terms:
-        check.fail(f"license.term_months holds {value!r}, not 12 or 36")
-    from licensectl.store.schema import recorded_names
-
-    known = recorded_names()
-    for version, name in conn.exec_driver_sql("SELECT version, name FROM schema_migration"):
-        if known.get(version) != name:
-            check.fail(f"schema_migration {version!r} is named {name!r}, not a migration")
-    if sqlite:
-        tested = logged if logged is not None and logged.complete and logged.time_ok else None
-        for table, column in (*_TIMES, ("schema_migration", "applied_at")):
-            if tested is not None and (table, column) == ("event", "at"):
-                # In the order of the index on `at`, as the query below lists them.
-                times: Any = ((value,) for value in sorted(tested.odd_times))
-            else:
-                times = _suspects(conn, table, (column,), _sqlite_time_ok(column))
-            for (value,) in times:
-                if not (isinstance(value, str) and _SQLITE_TIME.fullmatch(value)):
-                    check.fail(f"{table}.{column} holds {value!r}, not a time licensectl wrote")
+    tests = _value_tests(conn.dialect.name == "sqlite", logged)
+    found = [_Findings(test) for test in tests]
+    tables: dict[str, list[int]] = {}
+    for n, test in enumerate(tests):
+        if test.given is not None:
+            for values in test.given:
+                found[n].add(values)
+        else:
+            tables.setdefault(test.table, []).append(n)
+    for table, indexes in tables.items():
+        _scan_values(conn, table, [(tests[n], found[n]) for n in indexes])
+    for findings in found:
+        findings.report(check)
     return check
 
 
-def _suspects(conn: Connection, table: str, columns: tuple[str, ...], ok: str) -> Any:
-    """The rows of `table` for which the SQL test `ok` is not true (false or NULL)."""
-    truth = "1" if conn.dialect.name == "sqlite" else "TRUE"
-    return conn.exec_driver_sql(
-        f"SELECT {', '.join(columns)} FROM {table} WHERE ({ok}) IS NOT {truth}"
+class _ValueTest(NamedTuple):
+    """One test of `_values`: the rows of `table` for which the SQL test `ok` is not true
+    (false or NULL; `ok` None: every row) hand their `columns` to `problem`, the rule
+    itself, which names what is wrong, if anything."""
+
+    table: str
+    columns: tuple[str, ...]
+    ok: str | None
+    problem: Callable[..., str | None]
+    #: Each value named once (the enums), as a `SELECT DISTINCT` listed them.
+    distinct: bool = False
+    #: Named in the order of the values (and of the rows for equal values), as a scan of
+    #: the column's index listed them; otherwise in the order the table is read.
+    ordered: bool = False
+    #: The values, read already (the events' odd times, from the chain's pass).
+    given: list[tuple[Any, ...]] | None = None
+
+
+def _value_tests(sqlite: bool, logged: audit.DayCounts | None) -> list[_ValueTest]:
+    """The tests of `_values`, in the order their findings are listed."""
+    tests = [
+        _ValueTest(
+            table,
+            (column,),
+            _enum_ok(column, enum, sqlite),
+            _enum_rule(table, column, enum),
+            distinct=True,
+            ordered=True,
+        )  # fmt: skip
+        for table, column, enum in _ENUMS
+    ]
+    tests += [
+        _ValueTest(
+            table, (column,), _uuid_ok(column, sqlite), _uuid_rule(table, column), ordered=True
+        )  # fmt: skip
+        for table, column in _UUIDS
+    ]
+    tests += [
+        _ValueTest(table, (name, key), _key_ok(name, key, sqlite), _key_rule(table, name, fold))
+        for table, name, key, fold in _KEYS
+    ]
+    for table, column, low, nullable in _COUNTS:
+        ok = f"NOT ({column} < {low} OR {column} > {domain.COUNT_MAX})"
+        ok = f"{column} IS NULL OR {ok}" if nullable else f"{column} IS NOT NULL AND {ok}"
+        tests.append(_ValueTest(table, (column,), ok, _count_rule(table, column)))
+    terms = ", ".join(str(t) for t in domain.MAINTENANCE_TERMS)
+    tests.append(
+        _ValueTest(
+            "license",
+            ("term_months",),
+            f"term_months IS NULL OR term_months IN ({terms})",
+            lambda value: f"license.term_months holds {value!r}, not 12 or 36",
+        )
     )
+    tests.append(_ValueTest("schema_migration", ("version", "name"), None, _migration_rule()))
+    if sqlite:
+        tested = logged if logged is not None and logged.complete and logged.time_ok else None
+        for table, column in (*_TIMES, ("schema_migration", "applied_at")):
+            given = None
+            if tested is not None and (table, column) == ("event", "at"):
+                given = [(value,) for value in tested.odd_times]
+            tests.append(
+                _ValueTest(
+                    table,
+                    (column,),
+                    _sqlite_time_ok(column),
+                    _time_rule(table, column),
+                    ordered=(table, column) == ("event", "at"),
+                    given=given,
+                )  # fmt: skip
+            )
+    return tests
+
+
+def _scan_values(conn: Connection, table: str, tests: list[tuple[_ValueTest, _Findings]]) -> None:
+    """One read of `table` for all its `tests`: the rows for which some test in SQL is
+    not true, and which tests those were (a CASE each: SQLite then stops at the first
+    part of an AND or OR that decides it)."""
+    columns: list[str] = []
+    for test, _ in tests:
+        columns += [c for c in test.columns if c not in columns]
+    flags = [f"CASE WHEN {test.ok} THEN 1 ELSE 0 END" if test.ok is not None else "0"
+             for test, _ in tests]  # fmt: skip
+    sql = f"SELECT {', '.join(columns + flags)} FROM {table}"
+    if all(test.ok is not None for test, _ in tests):
+        yes, no = ("1", "0") if conn.dialect.name == "sqlite" else ("TRUE", "FALSE")
+        every = " AND ".join(f"({test.ok})" for test, _ in tests)
+        sql += f" WHERE CASE WHEN {every} THEN {no} ELSE {yes} END"
+    at = [tuple(columns.index(c) for c in test.columns) for test, _ in tests]
+    width = len(columns)
+    for row in conn.exec_driver_sql(sql):
+        for n, (_, findings) in enumerate(tests):
+            if row[width + n] != 1:
+                findings.add(tuple(row[i] for i in at[n]))
+
+
+class _Findings:
+    """What one test of `_values` found: the problems counted, the first `SHOWN` kept."""
+
+    def __init__(self, test: _ValueTest) -> None:
+        self._test = test
+        self._count = 0
+        self._kept: list[tuple[Any, int, str]] = []
+        self._seen: set[Any] = set()
+
+    def add(self, values: tuple[Any, ...]) -> None:
+        """A row the SQL test did not pass: the rule decides."""
+        key = _sql_order(values[0])
+        if self._test.distinct:
+            if key in self._seen:
+                return
+            self._seen.add(key)
+        message = self._test.problem(*values)
+        if message is None:
+            return
+        self._count += 1
+        if self._test.ordered:
+            bisect.insort(self._kept, (key, self._count, message))
+            del self._kept[SHOWN:]
+        elif len(self._kept) < SHOWN:
+            self._kept.append((None, self._count, message))
+
+    def report(self, check: _Check) -> None:
+        for _, _, message in self._kept:
+            check.fail(message)
+        check.problems += self._count - len(self._kept)
+
+
+def _sql_order(value: object) -> tuple[int, Any]:
+    """A value's place in SQLite's order of values (NULL, numbers, text by its UTF-8
+    bytes, blobs): the order of an index on a column."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value.encode("utf-8", "surrogatepass"))
+    return (3, bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else repr(value))
+
+
+def _enum_ok(column: str, enum: type[Enum], sqlite: bool) -> str:
+    values = ", ".join("'" + str(member.value).replace("'", "''") + "'" for member in enum)
+    return (f"typeof({column}) = 'text' AND " if sqlite else "") + f"{column} IN ({values})"
+
+
+def _enum_rule(table: str, column: str, enum: type[Enum]) -> Callable[[Any], str | None]:
+    allowed = {member.value for member in enum}
+
+    def rule(value: Any) -> str | None:
+        if value in allowed:
+            return None
+        return f"{table}.{column} holds {value!r}, not one of {sorted(allowed)}"
+
+    return rule
+
+
+def _uuid_rule(table: str, column: str) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        if value is not None and not _is_uuid(value):
+            return f"{table}.{column} holds {value!r}, not a UUID"
+        return None
+
+    return rule
+
+
+def _key_rule(
+    table: str, name: str, fold: Callable[[str], str]
+) -> Callable[[Any, Any], str | None]:
+    def rule(value: Any, key: Any) -> str | None:
+        if not isinstance(value, str):
+            return f"{table}.{name} holds {value!r}, not text"
+        expected = fold(value)
+        if key != expected and not str(key).startswith(expected + " #"):
+            return f"{table} {value!r} has the key {key!r}; it should be {expected!r}"
+        return None
+
+    return rule
+
+
+def _count_rule(table: str, column: str) -> Callable[[Any], str | None]:
+    return lambda value: f"{table}.{column} holds {value!r}, not a count licensectl writes"
+
+
+def _migration_rule() -> Callable[[Any, Any], str | None]:
+    from licensectl.store.schema import recorded_names
+
+    known = recorded_names()
+
+    def rule(version: Any, name: Any) -> str | None:
+        if known.get(version) != name:
+            return f"schema_migration {version!r} is named {name!r}, not a migration"
+        return None
+
+    return rule
+
+
+def _time_rule(table: str, column: str) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        if isinstance(value, str) and _SQLITE_TIME.fullmatch(value):
+            return None
+        return f"{table}.{column} holds {value!r}, not a time licensectl wrote"
+
+    return rule
 
 
 #: A canonical UUID's text, as SQLite's GLOB and a PostgreSQL regular expression.
