@@ -498,3 +498,46 @@ def test_the_value_tests_read_each_table_once(cli: Cli, onboarded: dict[str, str
     for table in ("license", "customer", "partner", "activation", "api_token", "event"):
         assert reads.count(table) <= 1, (table, reads)
     assert reads.count("license") == 1
+
+
+def test_only_the_license_part_of_the_integrity_check_has_a_larger_cache(
+    sqlite_cli: Cli,
+) -> None:
+    """`integrity_check('license')` looks each license up in its indexes: it runs with a
+    64 MiB page cache (fewer pages read again by system call); every other part runs
+    with the connection's default, which the connection has back after the license."""
+    import threading
+
+    from sqlalchemy import event
+
+    from licensectl.service.integrity import _Integrity, integrity_parts
+    from licensectl.store.engine import Store
+
+    sqlite_cli.ok("partner", "add", "Acme")
+    assert sqlite_cli.db is not None
+    store = Store(normalize_db_url(sqlite_cli.db))
+    traced: list[tuple[int, str]] = []
+
+    def connected(dbapi: Any, _record: Any) -> None:
+        dbapi.set_trace_callback(lambda sql: traced.append((threading.get_ident(), sql)))
+
+    event.listen(store.engine, "connect", connected)
+    try:
+        with store.engine.connect() as conn:
+            parts = integrity_parts(conn)
+            default = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        (check,) = _Integrity(store, parts).result()
+    finally:
+        store.engine.dispose()
+    assert check.problems == 0
+    cache: dict[int, str] = {}
+    ran: dict[str, str] = {}
+    for thread, sql in traced:
+        if sql.startswith("PRAGMA cache_size = "):
+            cache[thread] = sql.removeprefix("PRAGMA cache_size = ")
+        elif sql in {part for part, _ in parts}:
+            ran[sql] = cache.get(thread, str(default))
+    assert set(ran) == {part for part, _ in parts}
+    assert ran.pop("PRAGMA integrity_check('license')") == str(-64 * 1024)
+    assert set(ran.values()) == {str(default)}
+    assert set(cache.values()) == {str(default)}  # each connection has its default back
