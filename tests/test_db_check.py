@@ -541,3 +541,35 @@ def test_only_the_license_part_of_the_integrity_check_has_a_larger_cache(
     assert ran.pop("PRAGMA integrity_check('license')") == str(-64 * 1024)
     assert set(ran.values()) == {str(default)}
     assert set(cache.values()) == {str(default)}  # each connection has its default back
+
+
+def test_the_value_tests_read_beside_the_chain(sqlite_cli: Cli) -> None:
+    """On a SQLite file the value tests read the tables (all but the log) in a thread of
+    their own, beside the hash chain on the main thread; an error there fails the values
+    check with the store's error, as on the main thread, and the other checks still run."""
+    import threading
+
+    from sqlalchemy import Engine, event
+
+    sqlite_cli.ok("partner", "add", "Acme")
+    seen: list[tuple[str, str]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append((threading.current_thread().name, statement))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        assert sqlite_cli.json("db", "check")["ok"] is True
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    reads = [(thread, s.split(" FROM ")[1].split()[0]) for thread, s in seen
+             if s.startswith("SELECT ") and " THEN 1 ELSE 0 END" in s]  # fmt: skip
+    assert ("db-check-values", "license") in reads
+    assert {table for thread, table in reads if thread != "db-check-values"} <= {"event"}
+    assert sqlite_cli.db is not None
+    with sqlite3.connect(sqlite_cli.db) as conn:
+        conn.execute("ALTER TABLE partner RENAME COLUMN created_at TO made_at")
+    report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
+    values = next(c for c in report["checks"] if c["name"].startswith("values"))
+    assert values["details"] == ["the store could not be read: no such column: created_at"]
+    assert any(c["name"].startswith("transfers") and c["ok"] for c in report["checks"])

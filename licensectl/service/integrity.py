@@ -92,6 +92,8 @@ def check_store(
     far the checks have come (in events and licenses read)."""
     meter = _Meter(s, progress, sqlite=store.is_sqlite)
     background = _start_integrity(s, store) if store.is_sqlite and store.sqlite_path else None
+    # The value tests' reads, beside the hash chain (which holds this thread).
+    scan = _ValueScan(store) if background is not None else None
     checks: list[_Check] = []
     try:
         if store.is_sqlite and background is None:
@@ -113,7 +115,9 @@ def check_store(
                 s, "schema: tables and columns as licensectl made them", _sqlite_schema
             )
         checks += _guarded(
-            s, "values: every stored value is one licensectl writes", lambda s: _values(s, days)
+            s,
+            "values: every stored value is one licensectl writes",
+            lambda s: _values(s, days, scan),
         )
         meter.done(meter.license_units + _finished(background, meter))
         checks += _guarded(s, "lineage: every parent_id names a license", _lineage)
@@ -128,6 +132,8 @@ def check_store(
             checks[:0] = background.result(lambda weight: meter.done(weight * share))
         meter.done(meter.total)
     finally:
+        if scan is not None:
+            scan.stop()
         if background is not None:
             background.stop()
     results = [c.result() for c in checks]
@@ -462,7 +468,9 @@ _TIMES: Final = (
 _SQLITE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d(\.\d{6})?)?")
 
 
-def _values(s: Session, logged: audit.DayCounts | None = None) -> _Check:
+def _values(
+    s: Session, logged: audit.DayCounts | None = None, scan: _ValueScan | None = None
+) -> _Check:
     """Values no constraint guards that a damaged byte may change: enum values, UUIDs,
     the name and PO keys (recomputed from the names), counts and terms, the names of the
     migrations, and on SQLite the times' text.
@@ -474,14 +482,18 @@ def _values(s: Session, logged: audit.DayCounts | None = None) -> _Check:
     licenses are checked in the database's time, and what is reported is decided by the
     Python rules alone. The findings are listed test by test, in the order of the tests.
     `logged`: the chain's pass over the log, which tested the events' times already
-    (`DayCounts.odd_times`) when it read every event with the types licensectl writes."""
+    (`DayCounts.odd_times`) when it read every event with the types licensectl writes.
+    `scan`: the tests of every table but the log's, made already in a thread."""
     check = _Check("values: every stored value is one licensectl writes")
     conn = s.connection()
     tests = _value_tests(conn.dialect.name == "sqlite", logged)
     found = [_Findings(test) for test in tests]
+    scanned = scan.result() if scan is not None else None
     tables: dict[str, list[int]] = {}
     for n, test in enumerate(tests):
-        if test.given is not None:
+        if scanned is not None and test.table != "event":
+            found[n] = scanned[n]
+        elif test.given is not None:
             for values in test.given:
                 found[n].add(values)
         else:
@@ -491,6 +503,58 @@ def _values(s: Session, logged: audit.DayCounts | None = None) -> _Check:
     for findings in found:
         findings.report(check)
     return check
+
+
+class _ValueScan:
+    """`_values`' reads of every table but the log's (whose times the chain's pass may
+    have tested), in a thread on a connection of its own, started with the check: SQLite
+    lets go of Python's lock while it reads, so they run beside the hash chain instead of
+    after it on the main thread, the longest of the check's threads."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._tests = _value_tests(store.is_sqlite, None)
+        self._found = [_Findings(test) for test in self._tests]
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._raw: Any = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._work, name="db-check-values", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            with self._store.engine.connect() as conn:
+                with self._lock:
+                    if self._stopping:
+                        return
+                    self._raw = conn.connection.driver_connection
+                tables: dict[str, list[int]] = {}
+                for n, test in enumerate(self._tests):
+                    if test.table != "event":
+                        tables.setdefault(test.table, []).append(n)
+                for table, indexes in tables.items():
+                    _scan_values(conn, table, [(self._tests[n], self._found[n]) for n in indexes])
+        except BaseException as exc:  # raised again by result(), in the values check
+            self._error = exc
+
+    def result(self) -> list[_Findings]:
+        """The findings of each test of `_value_tests` (those of the log's: none yet),
+        waiting for the reads; their error, if one failed."""
+        while self._thread.is_alive():
+            self._thread.join(0.2)
+        if self._error is not None:
+            raise self._error
+        return self._found
+
+    def stop(self) -> None:
+        """Interrupt the reads if they still run (the other checks ended early: Ctrl-C)."""
+        with self._lock:
+            self._stopping = True
+            raw = self._raw
+        if raw is not None and self._thread.is_alive():
+            raw.interrupt()
+        self._thread.join()
 
 
 class _ValueTest(NamedTuple):
