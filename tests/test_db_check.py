@@ -573,3 +573,30 @@ def test_the_value_tests_read_beside_the_chain(sqlite_cli: Cli) -> None:
     values = next(c for c in report["checks"] if c["name"].startswith("values"))
     assert values["details"] == ["the store could not be read: no such column: created_at"]
     assert any(c["name"].startswith("transfers") and c["ok"] for c in report["checks"])
+
+
+def test_several_findings_of_one_test_keep_their_order(sqlite_cli: Cli) -> None:
+    """Findings of one value test are listed as the old query per test listed them: by
+    the value where it read the column's index (UUIDs, status), else in the table's
+    order."""
+    for name in ("Bravo", "Alpha"):
+        sqlite_cli.ok("partner", "add", name)
+    add = ("license", "add", "--partner", "Bravo", "--type", "core", "--devices", "1")
+    ids = [sqlite_cli.ok(*add, "--po", f"PO-{n}").stdout.strip() for n in range(3)]
+    execute(
+        sqlite_cli,
+        "UPDATE partner SET name_key = 'zz' WHERE name = 'Bravo'",
+        "UPDATE partner SET name_key = 'aa' WHERE name = 'Alpha'",
+        f"UPDATE license SET status = 'zz', license_id = upper(license_id) "
+        f"WHERE license_id = '{ids[0]}'",
+        f"UPDATE license SET status = 'aa', license_id = upper(license_id) "
+        f"WHERE license_id = '{ids[2]}'",
+    )
+    report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
+    values = next(c for c in report["checks"] if c["name"].startswith("values"))
+    statuses = [d for d in values["details"] if d.startswith("license.status")]
+    assert [d.split("'")[1] for d in statuses] == ["aa", "zz"]
+    uuids = [d.split("'")[1] for d in values["details"] if d.startswith("license.license_id")]
+    assert uuids == sorted(i.upper() for i in (ids[0], ids[2]))
+    keys = [d.split("'")[1] for d in values["details"] if d.startswith("partner ")]
+    assert keys == ["Bravo", "Alpha"]
