@@ -369,3 +369,234 @@ def test_event_times_not_spelled_as_licensectl_writes_them(sqlite_cli: Cli) -> N
     report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
     values = next(c for c in report["checks"] if c["name"].startswith("values"))
     assert values["details"] == ["event.at holds 20260101, not a time licensectl wrote", *odd]
+
+
+def test_every_value_test_still_names_its_finding(cli: Cli, onboarded: dict[str, str]) -> None:
+    """The value tests read each table once for all its columns: each test still names
+    what it finds, a row with several bad values is named by each test, and the findings
+    are listed test by test (enums, UUIDs, keys, counts, terms, migrations, times)."""
+    from licensectl import domain
+    from licensectl.domain import ActivationMode, LicenseStatus, LicenseType, Role
+
+    lic = onboarded["license"]
+    other = cli.ok("license", "add", "--po", "PO-2002", "--type", "core", "--devices", "1")
+    other_id = other.stdout.strip()
+    moved = cli.ok("transfer", lic, "--to", "P2022-0208", "--quantity", "2", "--yes").stdout
+    cli.ok("activate", moved.split()[0], "--install-code", "SS-1")
+    cli.ok("token", "create", "--role", "partner", "--partner", "Acme Integrators",
+           "--name", "acme-bot")  # fmt: skip
+    assert cli.db is not None
+    sqlite = not cli.db.startswith("postgresql")
+    engine = create_engine(normalize_db_url(cli.db))
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(text("SELECT min(version) FROM schema_migration")).scalar()
+    finally:
+        engine.dispose()
+    execute(
+        cli,
+        f"UPDATE license SET type = 'bogus', devices = -1, quantity = 0, po_line = 0, "
+        f"active_copies = -1, term_months = 7, license_id = upper(license_id), "
+        f"po_key = 'po-9999' WHERE license_id = '{lic}'",
+        f"UPDATE license SET status = 'lost', parent_id = 'not-a-uuid' "
+        f"WHERE license_id = '{other_id}'",
+        "UPDATE activation SET mode = 'carrier-pigeon', copies = -5",
+        "UPDATE api_token SET role = 'root' WHERE name = 'acme-bot'",
+        "UPDATE customer SET customer_id = upper(customer_id) "
+        f"WHERE customer_id = '{onboarded['customer1']}'",
+        "UPDATE partner SET name_key = 'wrong'",
+        "UPDATE customer SET name_key = 'elsewhere' WHERE name = 'P-Building 1'",
+        f"UPDATE schema_migration SET name = 'renamed' WHERE version = {version}",
+    )
+    if sqlite:
+        execute(
+            cli,
+            "UPDATE partner SET created_at = '2026-01-01T00:00:00'",
+            "UPDATE customer SET created_at = 'yesterday' WHERE name = 'P-Building 1'",
+            f"UPDATE license SET created_at = 20260101 WHERE license_id = '{other_id}'",
+            f"UPDATE schema_migration SET applied_at = '2026/01/01' WHERE version = {version}",
+        )
+
+    def one_of(enum: Any) -> str:
+        return str(sorted(member.value for member in enum))
+
+    enums = [
+        f"license.type holds 'bogus', not one of {one_of(LicenseType)}",
+        f"license.status holds 'lost', not one of {one_of(LicenseStatus)}",
+        f"activation.mode holds 'carrier-pigeon', not one of {one_of(ActivationMode)}",
+        f"api_token.role holds 'root', not one of {one_of(Role)}",
+    ]
+    rest = [
+        f"license.license_id holds '{lic.upper()}', not a UUID",
+        "license.parent_id holds 'not-a-uuid', not a UUID",
+        f"customer.customer_id holds '{onboarded['customer1'].upper()}', not a UUID",
+        "partner 'Acme Integrators' has the key 'wrong'; it should be "
+        f"'{domain.name_key('Acme Integrators')}'",
+        "customer 'P-Building 1' has the key 'elsewhere'; it should be "
+        f"'{domain.name_key('P-Building 1')}'",
+        f"license 'PO-1001' has the key 'po-9999'; it should be '{domain.po_key('PO-1001')}'",
+        "license.devices holds -1, not a count licensectl writes",
+        "license.quantity holds 0, not a count licensectl writes",
+        "license.po_line holds 0, not a count licensectl writes",
+        "license.active_copies holds -1, not a count licensectl writes",
+        "activation.copies holds -5, not a count licensectl writes",
+        "license.term_months holds 7, not 12 or 36",
+        f"schema_migration {version!r} is named 'renamed', not a migration",
+    ]
+    if sqlite:
+        rest += [
+            "partner.created_at holds '2026-01-01T00:00:00', not a time licensectl wrote",
+            "customer.created_at holds 'yesterday', not a time licensectl wrote",
+            "license.created_at holds 20260101, not a time licensectl wrote",
+            "schema_migration.applied_at holds '2026/01/01', not a time licensectl wrote",
+        ]
+
+    def values_check() -> dict[str, Any]:
+        report = json.loads(cli.fails(7, "-o", "json", "db", "check").stdout)
+        return next(c for c in report["checks"] if c["name"].startswith("values"))
+
+    values = values_check()
+    assert values["problems"] == len(enums + rest)
+    assert values["details"] == (enums + rest)[:20]
+    execute(
+        cli,
+        f"UPDATE license SET type = 'capacity' WHERE license_id = '{lic.upper()}'",
+        f"UPDATE license SET status = 'available' WHERE license_id = '{other_id}'",
+        "UPDATE activation SET mode = 'online'",
+        "UPDATE api_token SET role = 'partner' WHERE name = 'acme-bot'",
+    )
+    values = values_check()
+    assert values["problems"] == len(rest) and values["details"] == rest
+
+
+def test_the_value_tests_read_each_table_once(cli: Cli, onboarded: dict[str, str]) -> None:
+    """All the value tests of a table are made in one read of it (a million licenses were
+    read about ten times, once per test); what they find is unchanged (the test above)."""
+    from sqlalchemy import Engine, event
+    from sqlmodel import Session
+
+    from licensectl.service.integrity import _values
+
+    lic = onboarded["license"]
+    moved = cli.ok("transfer", lic, "--to", "P2022-0208", "--quantity", "2", "--yes").stdout
+    cli.ok("activate", moved.split()[0], "--install-code", "SS-1")
+    assert cli.db is not None
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    engine = create_engine(normalize_db_url(cli.db))
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        with Session(engine) as s:
+            assert _values(s).problems == 0
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+        engine.dispose()
+    reads = [s.split(" FROM ")[1].split()[0] for s in seen if " FROM " in s]
+    for table in ("license", "customer", "partner", "activation", "api_token", "event"):
+        assert reads.count(table) <= 1, (table, reads)
+    assert reads.count("license") == 1
+
+
+def test_only_the_license_part_of_the_integrity_check_has_a_larger_cache(
+    sqlite_cli: Cli,
+) -> None:
+    """`integrity_check('license')` looks each license up in its indexes: it runs with a
+    64 MiB page cache (fewer pages read again by system call); every other part runs
+    with the connection's default, which the connection has back after the license."""
+    import threading
+
+    from sqlalchemy import event
+
+    from licensectl.service.integrity import _Integrity, integrity_parts
+    from licensectl.store.engine import Store
+
+    sqlite_cli.ok("partner", "add", "Acme")
+    assert sqlite_cli.db is not None
+    store = Store(normalize_db_url(sqlite_cli.db))
+    traced: list[tuple[int, str]] = []
+
+    def connected(dbapi: Any, _record: Any) -> None:
+        dbapi.set_trace_callback(lambda sql: traced.append((threading.get_ident(), sql)))
+
+    event.listen(store.engine, "connect", connected)
+    try:
+        with store.engine.connect() as conn:
+            parts = integrity_parts(conn)
+            default = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        (check,) = _Integrity(store, parts).result()
+    finally:
+        store.engine.dispose()
+    assert check.problems == 0
+    cache: dict[int, str] = {}
+    ran: dict[str, str] = {}
+    for thread, sql in traced:
+        if sql.startswith("PRAGMA cache_size = "):
+            cache[thread] = sql.removeprefix("PRAGMA cache_size = ")
+        elif sql in {part for part, _ in parts}:
+            ran[sql] = cache.get(thread, str(default))
+    assert set(ran) == {part for part, _ in parts}
+    assert ran.pop("PRAGMA integrity_check('license')") == str(-64 * 1024)
+    assert set(ran.values()) == {str(default)}
+    assert set(cache.values()) == {str(default)}  # each connection has its default back
+
+
+def test_the_value_tests_read_beside_the_chain(sqlite_cli: Cli) -> None:
+    """On a SQLite file the value tests read the tables (all but the log) in a thread of
+    their own, beside the hash chain on the main thread; an error there fails the values
+    check with the store's error, as on the main thread, and the other checks still run."""
+    import threading
+
+    from sqlalchemy import Engine, event
+
+    sqlite_cli.ok("partner", "add", "Acme")
+    seen: list[tuple[str, str]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append((threading.current_thread().name, statement))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        assert sqlite_cli.json("db", "check")["ok"] is True
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    reads = [(thread, s.split(" FROM ")[1].split()[0]) for thread, s in seen
+             if s.startswith("SELECT ") and " THEN 1 ELSE 0 END" in s]  # fmt: skip
+    assert ("db-check-values", "license") in reads
+    assert {table for thread, table in reads if thread != "db-check-values"} <= {"event"}
+    assert sqlite_cli.db is not None
+    with sqlite3.connect(sqlite_cli.db) as conn:
+        conn.execute("ALTER TABLE partner RENAME COLUMN created_at TO made_at")
+    report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
+    values = next(c for c in report["checks"] if c["name"].startswith("values"))
+    assert values["details"] == ["the store could not be read: no such column: created_at"]
+    assert any(c["name"].startswith("transfers") and c["ok"] for c in report["checks"])
+
+
+def test_several_findings_of_one_test_keep_their_order(sqlite_cli: Cli) -> None:
+    """Findings of one value test are listed as the old query per test listed them: by
+    the value where it read the column's index (UUIDs, status), else in the table's
+    order."""
+    for name in ("Bravo", "Alpha"):
+        sqlite_cli.ok("partner", "add", name)
+    add = ("license", "add", "--partner", "Bravo", "--type", "core", "--devices", "1")
+    ids = [sqlite_cli.ok(*add, "--po", f"PO-{n}").stdout.strip() for n in range(3)]
+    execute(
+        sqlite_cli,
+        "UPDATE partner SET name_key = 'zz' WHERE name = 'Bravo'",
+        "UPDATE partner SET name_key = 'aa' WHERE name = 'Alpha'",
+        f"UPDATE license SET status = 'zz', license_id = upper(license_id) "
+        f"WHERE license_id = '{ids[0]}'",
+        f"UPDATE license SET status = 'aa', license_id = upper(license_id) "
+        f"WHERE license_id = '{ids[2]}'",
+    )
+    report = json.loads(sqlite_cli.fails(7, "-o", "json", "db", "check").stdout)
+    values = next(c for c in report["checks"] if c["name"].startswith("values"))
+    statuses = [d for d in values["details"] if d.startswith("license.status")]
+    assert [d.split("'")[1] for d in statuses] == ["aa", "zz"]
+    uuids = [d.split("'")[1] for d in values["details"] if d.startswith("license.license_id")]
+    assert uuids == sorted(i.upper() for i in (ids[0], ids[2]))
+    keys = [d.split("'")[1] for d in values["details"] if d.startswith("partner ")]
+    assert keys == ["Bravo", "Alpha"]

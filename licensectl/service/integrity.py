@@ -13,6 +13,7 @@ size of store.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import sqlite3
@@ -20,7 +21,8 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any, Final
+from enum import Enum
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -90,6 +92,8 @@ def check_store(
     far the checks have come (in events and licenses read)."""
     meter = _Meter(s, progress, sqlite=store.is_sqlite)
     background = _start_integrity(s, store) if store.is_sqlite and store.sqlite_path else None
+    # The value tests' reads, beside the hash chain (which holds this thread).
+    scan = _ValueScan(store) if background is not None else None
     checks: list[_Check] = []
     try:
         if store.is_sqlite and background is None:
@@ -111,7 +115,9 @@ def check_store(
                 s, "schema: tables and columns as licensectl made them", _sqlite_schema
             )
         checks += _guarded(
-            s, "values: every stored value is one licensectl writes", lambda s: _values(s, days)
+            s,
+            "values: every stored value is one licensectl writes",
+            lambda s: _values(s, days, scan),
         )
         meter.done(meter.license_units + _finished(background, meter))
         checks += _guarded(s, "lineage: every parent_id names a license", _lineage)
@@ -126,6 +132,8 @@ def check_store(
             checks[:0] = background.result(lambda weight: meter.done(weight * share))
         meter.done(meter.total)
     finally:
+        if scan is not None:
+            scan.stop()
         if background is not None:
             background.stop()
     results = [c.result() for c in checks]
@@ -227,16 +235,21 @@ class _Integrity:
                 raw: Any = conn.connection.driver_connection
                 with self._lock:
                     self._raws.append(raw)
+                (default,) = raw.execute("PRAGMA cache_size").fetchone()
                 while (index := self._take()) is not None:
+                    sql = self._parts[index][0]
+                    cache = _PART_CACHES.get(sql)
                     try:
-                        messages = [
-                            str(message)
-                            for (message,) in raw.execute(self._parts[index][0])
-                            if message != "ok"
-                        ]
+                        if cache is not None:
+                            raw.execute(f"PRAGMA cache_size = {int(cache)}")
+                        messages = [str(message) for (message,) in raw.execute(sql)
+                                    if message != "ok"]  # fmt: skip
                         self._done(index, messages)
                     except BaseException as exc:  # handed to the main thread by result()
                         self._done(index, exc)
+                    finally:
+                        if cache is not None:  # the pages let go of for the next part
+                            raw.execute(f"PRAGMA cache_size = {int(default)}")
         except BaseException as exc:  # no connection: every part not taken fails so
             while (index := self._take()) is not None:
                 self._done(index, exc)
@@ -289,6 +302,16 @@ class _Integrity:
                 raw.interrupt()
         for thread in self._threads:
             thread.join()
+
+
+#: A larger page cache (KiB, as `PRAGMA cache_size` takes a negative size) for the parts
+#: where it saves CPU: `license`'s check looks each row up in its 8 indexes, 3 of them in
+#: an order unrelated to the rows' (the license ids', the inventory's, the PO lines'),
+#: so with the default 2 MiB each look-up reads its index page again from the file, by a
+#: system call. 64 MiB took that part from 14.1-14.6 s of CPU to 12.7 s (1.2M licenses,
+#: bench/README.md); 128 or 256 MiB saved no more. `event`'s check saved nothing (the
+#: system time saved came back as user time), so the other parts keep the default.
+_PART_CACHES: Final = {"PRAGMA integrity_check('license')": -64 * 1024}
 
 
 def integrity_parts(conn: Connection) -> list[tuple[str, float]]:
@@ -445,78 +468,302 @@ _TIMES: Final = (
 _SQLITE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d(\.\d{6})?)?")
 
 
-def _values(s: Session, logged: audit.DayCounts | None = None) -> _Check:
+def _values(
+    s: Session, logged: audit.DayCounts | None = None, scan: _ValueScan | None = None
+) -> _Check:
     """Values no constraint guards that a damaged byte may change: enum values, UUIDs,
-    the name and PO keys (recomputed from the names), and on SQLite the times' text.
+    the name and PO keys (recomputed from the names), counts and terms, the names of the
+    migrations, and on SQLite the times' text.
 
-    The database lists the rows that may be wrong (`_suspects`: a test in SQL that every
-    row licensectl writes passes in all but rare cases, such as a name outside ASCII),
-    and only those are checked here, each as before: a million licenses are checked in
-    the database's time, and what is reported is decided by the Python rules alone.
+    Each table is read once for all its tests (`_value_tests`): the database lists the
+    rows for which some test in SQL is not true (a test every row licensectl writes
+    passes in all but rare cases, such as a name outside ASCII), with which tests those
+    were, and only those values are checked here, each by its rule in Python: a million
+    licenses are checked in the database's time, and what is reported is decided by the
+    Python rules alone. The findings are listed test by test, in the order of the tests.
     `logged`: the chain's pass over the log, which tested the events' times already
-    (`DayCounts.odd_times`) when it read every event with the types licensectl writes."""
+    (`DayCounts.odd_times`) when it read every event with the types licensectl writes.
+    `scan`: the tests of every table but the log's, made already in a thread."""
     check = _Check("values: every stored value is one licensectl writes")
     conn = s.connection()
-    sqlite = conn.dialect.name == "sqlite"
-    for table, column, enum in _ENUMS:
-        allowed = {member.value for member in enum}
-        rows = conn.exec_driver_sql(f"SELECT DISTINCT {column} FROM {table}")
-        for (value,) in rows:
-            if value not in allowed:
-                check.fail(f"{table}.{column} holds {value!r}, not one of {sorted(allowed)}")
-    for table, column in _UUIDS:
-        for (value,) in _suspects(conn, table, (column,), _uuid_ok(column, sqlite)):
-            if value is not None and not _is_uuid(value):
-                check.fail(f"{table}.{column} holds {value!r}, not a UUID")
-    for table, name, key_column, fold in _KEYS:
-        suspects = _suspects(conn, table, (name, key_column), _key_ok(name, key_column, sqlite))
-        for value, key in suspects:
-            if not isinstance(value, str):
-                check.fail(f"{table}.{name} holds {value!r}, not text")
-                continue
-            expected = fold(value)
-            if key != expected and not str(key).startswith(expected + " #"):
-                check.fail(f"{table} {value!r} has the key {key!r}; it should be {expected!r}")
-    for table, column, low, nullable in _COUNTS:
-        bad = conn.exec_driver_sql(
-            f"SELECT {column} FROM {table} WHERE "
-            + ("" if nullable else f"{column} IS NULL OR ")
-            + f"{column} < {low} OR {column} > {domain.COUNT_MAX}"
-        )
-        for (value,) in bad:
-            check.fail(f"{table}.{column} holds {value!r}, not a count licensectl writes")
-    terms = conn.exec_driver_sql(
-        "SELECT term_months FROM license WHERE term_months IS NOT NULL AND term_months NOT IN "
-        f"({', '.join(str(t) for t in domain.MAINTENANCE_TERMS)})"
-    )
-    for (value,) in terms:
-        check.fail(f"license.term_months holds {value!r}, not 12 or 36")
-    from licensectl.store.schema import recorded_names
-
-    known = recorded_names()
-    for version, name in conn.exec_driver_sql("SELECT version, name FROM schema_migration"):
-        if known.get(version) != name:
-            check.fail(f"schema_migration {version!r} is named {name!r}, not a migration")
-    if sqlite:
-        tested = logged if logged is not None and logged.complete and logged.time_ok else None
-        for table, column in (*_TIMES, ("schema_migration", "applied_at")):
-            if tested is not None and (table, column) == ("event", "at"):
-                # In the order of the index on `at`, as the query below lists them.
-                times: Any = ((value,) for value in sorted(tested.odd_times))
-            else:
-                times = _suspects(conn, table, (column,), _sqlite_time_ok(column))
-            for (value,) in times:
-                if not (isinstance(value, str) and _SQLITE_TIME.fullmatch(value)):
-                    check.fail(f"{table}.{column} holds {value!r}, not a time licensectl wrote")
+    tests = _value_tests(conn.dialect.name == "sqlite", logged)
+    found = [_Findings(test) for test in tests]
+    scanned = scan.result() if scan is not None else None
+    tables: dict[str, list[int]] = {}
+    for n, test in enumerate(tests):
+        if scanned is not None and test.table != "event":
+            found[n] = scanned[n]
+        elif test.given is not None:
+            for values in test.given:
+                found[n].add(values)
+        else:
+            tables.setdefault(test.table, []).append(n)
+    for table, indexes in tables.items():
+        _scan_values(conn, table, [(tests[n], found[n]) for n in indexes])
+    for findings in found:
+        findings.report(check)
     return check
 
 
-def _suspects(conn: Connection, table: str, columns: tuple[str, ...], ok: str) -> Any:
-    """The rows of `table` for which the SQL test `ok` is not true (false or NULL)."""
-    truth = "1" if conn.dialect.name == "sqlite" else "TRUE"
-    return conn.exec_driver_sql(
-        f"SELECT {', '.join(columns)} FROM {table} WHERE ({ok}) IS NOT {truth}"
+class _ValueScan:
+    """`_values`' reads of every table but the log's (whose times the chain's pass may
+    have tested), in a thread on a connection of its own, started with the check: SQLite
+    lets go of Python's lock while it reads, so they run beside the hash chain instead of
+    after it on the main thread, the longest of the check's threads."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._tests = _value_tests(store.is_sqlite, None)
+        self._found = [_Findings(test) for test in self._tests]
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._raw: Any = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._work, name="db-check-values", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            with self._store.engine.connect() as conn:
+                with self._lock:
+                    if self._stopping:
+                        return
+                    self._raw = conn.connection.driver_connection
+                tables: dict[str, list[int]] = {}
+                for n, test in enumerate(self._tests):
+                    if test.table != "event":
+                        tables.setdefault(test.table, []).append(n)
+                for table, indexes in tables.items():
+                    _scan_values(conn, table, [(self._tests[n], self._found[n]) for n in indexes])
+        except BaseException as exc:  # raised again by result(), in the values check
+            self._error = exc
+
+    def result(self) -> list[_Findings]:
+        """The findings of each test of `_value_tests` (those of the log's: none yet),
+        waiting for the reads; their error, if one failed."""
+        while self._thread.is_alive():
+            self._thread.join(0.2)
+        if self._error is not None:
+            raise self._error
+        return self._found
+
+    def stop(self) -> None:
+        """Interrupt the reads if they still run (the other checks ended early: Ctrl-C)."""
+        with self._lock:
+            self._stopping = True
+            raw = self._raw
+        if raw is not None and self._thread.is_alive():
+            raw.interrupt()
+        self._thread.join()
+
+
+class _ValueTest(NamedTuple):
+    """One test of `_values`: the rows of `table` for which the SQL test `ok` is not true
+    (false or NULL; `ok` None: every row) hand their `columns` to `problem`, the rule
+    itself, which names what is wrong, if anything."""
+
+    table: str
+    columns: tuple[str, ...]
+    ok: str | None
+    problem: Callable[..., str | None]
+    #: Each value named once (the enums), as a `SELECT DISTINCT` listed them.
+    distinct: bool = False
+    #: Named in the order of the values (and of the rows for equal values), as a scan of
+    #: the column's index listed them (UUIDs, license status, event times); otherwise in
+    #: the order the table is read (rowid), as the queries that scanned it did. (Two
+    #: tests read an index in another order before: `license.type` and the quantity and
+    #: active-copies counts, by the inventory index; those now list in rowid order.)
+    ordered: bool = False
+    #: The values, read already (the events' odd times, from the chain's pass).
+    given: list[tuple[Any, ...]] | None = None
+
+
+def _value_tests(sqlite: bool, logged: audit.DayCounts | None) -> list[_ValueTest]:
+    """The tests of `_values`, in the order their findings are listed."""
+    tests = [
+        _ValueTest(
+            table,
+            (column,),
+            _enum_ok(column, enum, sqlite),
+            _enum_rule(table, column, enum),
+            distinct=True,
+            # As the index on the status listed them; the others in the order read.
+            ordered=(table, column) == ("license", "status"),
+        )
+        for table, column, enum in _ENUMS
+    ]
+    tests += [
+        _ValueTest(
+            table, (column,), _uuid_ok(column, sqlite), _uuid_rule(table, column), ordered=True
+        )
+        for table, column in _UUIDS
+    ]
+    tests += [
+        _ValueTest(table, (name, key), _key_ok(name, key, sqlite), _key_rule(table, name, fold))
+        for table, name, key, fold in _KEYS
+    ]
+    for table, column, low, nullable in _COUNTS:
+        ok = f"NOT ({column} < {low} OR {column} > {domain.COUNT_MAX})"
+        ok = f"{column} IS NULL OR {ok}" if nullable else f"{column} IS NOT NULL AND {ok}"
+        tests.append(_ValueTest(table, (column,), ok, _count_rule(table, column)))
+    terms = ", ".join(str(t) for t in domain.MAINTENANCE_TERMS)
+    tests.append(
+        _ValueTest(
+            "license",
+            ("term_months",),
+            f"term_months IS NULL OR term_months IN ({terms})",
+            lambda value: f"license.term_months holds {value!r}, not 12 or 36",
+        )
     )
+    tests.append(_ValueTest("schema_migration", ("version", "name"), None, _migration_rule()))
+    if sqlite:
+        tested = logged if logged is not None and logged.complete and logged.time_ok else None
+        for table, column in (*_TIMES, ("schema_migration", "applied_at")):
+            given = None
+            if tested is not None and (table, column) == ("event", "at"):
+                given = [(value,) for value in tested.odd_times]
+            tests.append(
+                _ValueTest(
+                    table,
+                    (column,),
+                    _sqlite_time_ok(column),
+                    _time_rule(table, column),
+                    ordered=(table, column) == ("event", "at"),
+                    given=given,
+                )
+            )
+    return tests
+
+
+def _scan_values(conn: Connection, table: str, tests: list[tuple[_ValueTest, _Findings]]) -> None:
+    """One read of `table` for all its `tests`: the rows for which some test in SQL is
+    not true, and which tests those were (a CASE each: SQLite then stops at the first
+    part of an AND or OR that decides it)."""
+    columns: list[str] = []
+    for test, _ in tests:
+        columns += [c for c in test.columns if c not in columns]
+    flags = [f"CASE WHEN {test.ok} THEN 1 ELSE 0 END" if test.ok is not None else "0"
+             for test, _ in tests]  # fmt: skip
+    sql = f"SELECT {', '.join(columns + flags)} FROM {table}"
+    if all(test.ok is not None for test, _ in tests):
+        yes, no = ("1", "0") if conn.dialect.name == "sqlite" else ("TRUE", "FALSE")
+        every = " AND ".join(f"({test.ok})" for test, _ in tests)
+        sql += f" WHERE CASE WHEN {every} THEN {no} ELSE {yes} END"
+    at = [tuple(columns.index(c) for c in test.columns) for test, _ in tests]
+    width = len(columns)
+    for row in conn.exec_driver_sql(sql):
+        for n, (_, findings) in enumerate(tests):
+            if row[width + n] != 1:
+                findings.add(tuple(row[i] for i in at[n]))
+
+
+class _Findings:
+    """What one test of `_values` found: the problems counted, the first `SHOWN` kept."""
+
+    def __init__(self, test: _ValueTest) -> None:
+        self._test = test
+        self._count = 0
+        self._kept: list[tuple[Any, int, str]] = []
+        self._seen: set[Any] = set()
+
+    def add(self, values: tuple[Any, ...]) -> None:
+        """A row the SQL test did not pass: the rule decides."""
+        key = _sql_order(values[0])
+        if self._test.distinct:
+            if key in self._seen:
+                return
+            self._seen.add(key)
+        message = self._test.problem(*values)
+        if message is None:
+            return
+        self._count += 1
+        if self._test.ordered:
+            bisect.insort(self._kept, (key, self._count, message))
+            del self._kept[SHOWN:]
+        elif len(self._kept) < SHOWN:
+            self._kept.append((None, self._count, message))
+
+    def report(self, check: _Check) -> None:
+        for _, _, message in self._kept:
+            check.fail(message)
+        check.problems += self._count - len(self._kept)
+
+
+def _sql_order(value: object) -> tuple[int, Any]:
+    """A value's place in SQLite's order of values (NULL, numbers, text by its UTF-8
+    bytes, blobs): the order of an index on a column."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value.encode("utf-8", "surrogatepass"))
+    return (3, bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else repr(value))
+
+
+def _enum_ok(column: str, enum: type[Enum], sqlite: bool) -> str:
+    values = ", ".join("'" + str(member.value).replace("'", "''") + "'" for member in enum)
+    return (f"typeof({column}) = 'text' AND " if sqlite else "") + f"{column} IN ({values})"
+
+
+def _enum_rule(table: str, column: str, enum: type[Enum]) -> Callable[[Any], str | None]:
+    allowed = {member.value for member in enum}
+
+    def rule(value: Any) -> str | None:
+        if value in allowed:
+            return None
+        return f"{table}.{column} holds {value!r}, not one of {sorted(allowed)}"
+
+    return rule
+
+
+def _uuid_rule(table: str, column: str) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        if value is not None and not _is_uuid(value):
+            return f"{table}.{column} holds {value!r}, not a UUID"
+        return None
+
+    return rule
+
+
+def _key_rule(
+    table: str, name: str, fold: Callable[[str], str]
+) -> Callable[[Any, Any], str | None]:
+    def rule(value: Any, key: Any) -> str | None:
+        if not isinstance(value, str):
+            return f"{table}.{name} holds {value!r}, not text"
+        expected = fold(value)
+        if key != expected and not str(key).startswith(expected + " #"):
+            return f"{table} {value!r} has the key {key!r}; it should be {expected!r}"
+        return None
+
+    return rule
+
+
+def _count_rule(table: str, column: str) -> Callable[[Any], str | None]:
+    return lambda value: f"{table}.{column} holds {value!r}, not a count licensectl writes"
+
+
+def _migration_rule() -> Callable[[Any, Any], str | None]:
+    from licensectl.store.schema import recorded_names
+
+    known = recorded_names()
+
+    def rule(version: Any, name: Any) -> str | None:
+        if known.get(version) != name:
+            return f"schema_migration {version!r} is named {name!r}, not a migration"
+        return None
+
+    return rule
+
+
+def _time_rule(table: str, column: str) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        if isinstance(value, str) and _SQLITE_TIME.fullmatch(value):
+            return None
+        return f"{table}.{column} holds {value!r}, not a time licensectl wrote"
+
+    return rule
 
 
 #: A canonical UUID's text, as SQLite's GLOB and a PostgreSQL regular expression.
