@@ -105,6 +105,7 @@ def write_file(path: Path, rows: int, *, customers: bool, seed: int = 11) -> Pat
                 if produced == rows:
                     break
                 kind = rng.random()
+                term: int | str
                 if kind < 0.6:
                     t, devices, term = "capacity", rng.choice((25, 100, 500, 1000)), ""
                 elif kind < 0.9:
@@ -352,8 +353,14 @@ def query_figures(engine: str, db: str, marks: dict[str, str], rows: int, repeat
         "--type core": LicenseFilter(type=LicenseType.CORE),
         "--expiring-within 400": LicenseFilter(expiring_within=400),
     }
+
+    def listing(f: LicenseFilter, page: Page | None = None) -> Callable[[], Any]:
+        return lambda: (
+            backend.license_list(f) if page is None else backend.license_list(f, page=page)
+        )
+
     for name, f in filters.items():
-        report.row(f"license list {name}", timed(lambda f=f: backend.license_list(f), repeat))
+        report.row(f"license list {name}", timed(listing(f), repeat))
         after = None
         for _ in range(5):  # a page deep: the sixth
             page = backend.license_list(f, page=Page(limit=100, after=after))
@@ -363,7 +370,7 @@ def query_figures(engine: str, db: str, marks: dict[str, str], rows: int, repeat
         if after is not None:
             deep = Page(limit=100, after=after)
             report.row(f"license list {name} --after (page 6)",
-                       timed(lambda f=f, deep=deep: backend.license_list(f, page=deep), repeat))  # fmt: skip
+                       timed(listing(f, deep), repeat))  # fmt: skip
     backend.close()
     raw_references(engine, db, marks, repeat, report)
 
@@ -502,7 +509,7 @@ def raw_export(engine: str, db: str, path: Path) -> None:
     def when(v: Any) -> str:
         if isinstance(v, str):  # SQLite: '2026-11-29 17:00:00.123456'
             return v[:10] + "T" + v[11:19] + "Z"
-        return v.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(v.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\r\n")
