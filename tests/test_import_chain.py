@@ -87,14 +87,18 @@ def test_an_event_hashed_out_of_order_fails_the_import_and_writes_nothing(
     """Stands in for SQLite calling the hash function in another order than it inserts
     the rows: a stored hash that is not the one chained must fail the import."""
     backend, path = store
-    original = importing.chain_function
+    original = audit.chain_function  # the one importing uses
 
-    def misordered(*args: object) -> Callable[..., str]:
-        chain = original(*args)  # type: ignore[arg-type]
-        calls = []
+    def misordered(
+        at: str, actor: str, action: str, head: list[str], made: list[str]
+    ) -> Callable[[str | None, str | None, int | None, str], str]:
+        chain = original(at, actor, action, head, made)
+        calls: list[str] = []
 
-        def wrong(*values: object) -> str:
-            hashed = chain(*values)
+        def wrong(
+            license_id: str | None, customer_id: str | None, partner_id: int | None, details: str
+        ) -> str:
+            hashed = chain(license_id, customer_id, partner_id, details)
             calls.append(hashed)
             return "0" * 64 if len(calls) == 2 else hashed
 

@@ -53,7 +53,7 @@ def store(tmp_path: Path) -> Iterator[tuple[LocalBackend, Path]]:
         backend.close()
 
 
-def during_events(monkeypatch: pytest.MonkeyPatch, look: Callable[[Any], None]) -> list[bool]:
+def during_events(monkeypatch: pytest.MonkeyPatch, look: Callable[[Any], object]) -> list[bool]:
     """Call `look(import)` right after the import has written its license events, inside
     its transaction; returns a list that holds True once it ran."""
     ran: list[bool] = []

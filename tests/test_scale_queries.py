@@ -8,7 +8,7 @@ with sequential scans disabled: what is checked is that the index *can* serve th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -317,7 +317,7 @@ def test_postgresql_queries_send_their_statements_and_nothing_else(
         LicenseAdd(partner="Acme", purchase_order="PO-1", type=LicenseType.CORE, devices=1)
     )
     moved = backend.transfer(Transfer(license_id=lic.license_id, to=holder))
-    queries = [
+    queries: list[Callable[[], object]] = [
         lambda: backend.search_customers("hold"),
         lambda: backend.customer_show(holder),
         lambda: backend.license_history(moved.transferred.license_id),
