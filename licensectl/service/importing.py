@@ -61,10 +61,14 @@ from licensectl.store.audit import (
 IMPORT_BATCH: Final = 5000
 #: SQLite's page cache during an import (the default is 2 MiB): the License ID indexes
 #: take inserts at random places, and re-reading their pages made imports 10 % slower.
-#: A fixed size, so memory stays flat in the file's length; at 64 MiB the License ID
-#: index of a million licenses (some 60 MB) stays mostly in the cache: with 16 MiB,
-#: the licenses' insert of a 1M-row file cost 45 % more CPU, the customers' 60 % more.
-IMPORT_CACHE_KIB: Final = 64 * 1024
+IMPORT_CACHE_KIB: Final = 16 * 1024
+#: Once the store holds this many licenses (its own and the import's so far), their
+#: License ID index (some 60 bytes a license) outgrows `IMPORT_CACHE_KIB`, and the
+#: import's cache grows to `IMPORT_BIG_CACHE_KIB`: with 16 MiB, the licenses' insert of
+#: a 1M-row file cost half as much CPU again, the customers' 70 % more. Both are fixed
+#: sizes, so memory stays flat in the file's length.
+IMPORT_BIG_CACHE_FROM: Final = 200_000
+IMPORT_BIG_CACHE_KIB: Final = 64 * 1024
 #: Partners and customers are remembered between batches up to this many each.
 NAME_CACHE: Final = 20_000
 
@@ -221,6 +225,8 @@ class _Import:
         #: The quantities whose transfer passed the rules (the rest of a just imported
         #: license's state is always the same).
         self.transfers_checked: set[int] = set()
+        #: Whether the page cache has grown to `IMPORT_BIG_CACHE_KIB` (SQLite).
+        self.big_cache = False
         bind = LICENSES.c.created_at.type.dialect_impl(self.dialect).bind_processor(self.dialect)
         self.created_at = bind(self.now) if bind else self.now
 
@@ -430,6 +436,10 @@ class _Import:
         self.summary.created += len(new)
         self.successors += len(successors)
         self.written += len(originals) + len(successors)
+        if not self.big_cache and self.watermark + self.written >= IMPORT_BIG_CACHE_FROM:
+            # Restored with the rest by `_page_cache` when the import ends.
+            self.conn.exec_driver_sql(f"PRAGMA cache_size = -{int(IMPORT_BIG_CACHE_KIB)}")
+            self.big_cache = True
 
     def _customers(self, rows: list[_New]) -> dict[int, int]:
         """The customer (primary key) of each row naming one, created where missing."""
