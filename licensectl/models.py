@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event, text
+from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -105,15 +105,6 @@ class License(_Table, table=True):
         # Covers `report inventory`: every figure of every license, in the customer key's
         # order (by customer without a sort; by type and the total without the table).
         Index(*INVENTORY_INDEX),
-        # PostgreSQL: the licenses customers hold, oldest first (`license list --inventory
-        # customer`). They are successors, minted by transfers and so often newer than
-        # most licenses (the import adds them all at its end), and walking the primary
-        # key for them read a million rows to find a page (store/schema.py, 0008).
-        # SQLite's planner scans the table for that query whatever the index (without
-        # statistics, which licensectl does not gather there), so it gets none.
-        Index(HELD_INDEX, "seq", postgresql_where=text("customer_pk IS NOT NULL")).ddl_if(
-            dialect="postgresql"
-        ),
     )
 
     # seq orders licenses oldest first and drives keyset paging (`--after ID`).
@@ -147,6 +138,21 @@ PO_LINE_INDEX = DDL(  # type: ignore[no-untyped-call]
     "WHERE parent_id IS NULL AND status <> 'void'"
 )
 event.listen(License.__table__, "after_create", PO_LINE_INDEX)  # type: ignore[attr-defined]
+
+#: PostgreSQL: the licenses customers hold, oldest first (`license list --inventory
+#: customer`). They are successors, minted by transfers and so often newer than most
+#: licenses (the import adds them all at its end), and walking the primary key for them
+#: read a million rows to find a page (store/schema.py, revision 0008). SQLite's planner
+#: scans the table for that query whatever the index (without statistics, which
+#: licensectl does not gather there), so it gets none. Plain DDL, as PO_LINE_INDEX is.
+HELD_INDEX_SQL = (
+    f"CREATE INDEX IF NOT EXISTS {HELD_INDEX} ON license (seq) WHERE customer_pk IS NOT NULL"
+)
+event.listen(
+    License.__table__,  # type: ignore[attr-defined]
+    "after_create",
+    DDL(HELD_INDEX_SQL).execute_if(dialect="postgresql"),  # type: ignore[no-untyped-call]
+)
 
 
 class SmartServer(_Table, table=True):

@@ -98,9 +98,7 @@ def held_index(conn: Connection) -> None:
     Idempotent: a new store made by migration 1 already has it."""
     if conn.dialect.name != "postgresql":
         return
-    table = models.License.__table__  # type: ignore[attr-defined]
-    index = next(i for i in table.indexes if i.name == models.HELD_INDEX)
-    index.create(conn, checkfirst=True)
+    conn.exec_driver_sql(models.HELD_INDEX_SQL)
 
 
 #: The numbered migrations from before Alembic; each is now the revision "000N".
