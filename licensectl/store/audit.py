@@ -185,24 +185,6 @@ def link(previous: str, at: str, actor: str, action: str, license_id: str | None
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def linker(at: str, actor: str, action: str) -> Callable[..., str]:
-    """`link` for many events sharing `at`, `actor` and `action` (an import's): a function
-    of (previous, license_id, customer_id, partner_id, details) giving the same hash as
-    `link`, with the shared fields spelled once."""
-    shared = f"|{len(at)}:{at}|{len(actor)}:{actor}|{len(action)}:{action}|"
-    sha256 = hashlib.sha256
-
-    def link_one(previous: str, license_id: str | None, customer_id: str | None,
-                 partner_id: int | None, details: str) -> str:  # fmt: skip
-        lid = "-" if license_id is None else f"{len(license_id)}:{license_id}"
-        cid = "-" if customer_id is None else f"{len(customer_id)}:{customer_id}"
-        pid = "-" if partner_id is None else _field(partner_id)
-        canonical = f"{len(previous)}:{previous}{shared}{lid}|{cid}|{pid}|{len(details)}:{details}"
-        return sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-
-    return link_one
-
-
 def chain_function(
     at: str, actor: str, action: str, head: list[str], made: list[str]
 ) -> Callable[[str | None, str | None, int | None, str], str]:
@@ -210,7 +192,7 @@ def chain_function(
     `at`, `actor` and `action`, as SQLite calls it row after row in an `INSERT … SELECT`
     (the import's): each call links one event to `head[0]` (the hash before it) as `link`
     does, moves the head on, records the hash in `made` and returns it. Spelled in one
-    function, without `linker`'s extra call: it runs once per event of an import."""
+    function: it runs once per event of an import."""
     shared = f"|{len(at)}:{at}|{len(actor)}:{actor}|{len(action)}:{action}|"
     sha256 = hashlib.sha256
     record = made.append
