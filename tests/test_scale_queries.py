@@ -59,6 +59,12 @@ def the_one(seen: list[tuple[str, Any]], table: str) -> tuple[str, Any]:
     return found[0]
 
 
+#: A test about PostgreSQL's own behaviour: its store_url is the PostgreSQL one only.
+postgres_only = pytest.mark.parametrize(
+    "store_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
 def populate(backend: Any, names: list[str]) -> None:
     for name in names:
         backend.customer_add(CustomerAdd(name=name, partner="Acme"))
@@ -303,6 +309,7 @@ def sent_to_server(backend: Any) -> Iterator[dict[str, int]]:
                 counted[kind] = counted.get(kind, 0) + 1
 
 
+@postgres_only
 def test_postgresql_queries_send_their_statements_and_nothing_else(
     acme: Cli, backend_as: Any
 ) -> None:
@@ -310,8 +317,6 @@ def test_postgresql_queries_send_their_statements_and_nothing_else(
     BEGIN and ROLLBACK around them and no ping of a connection used a moment ago (each
     three round trips a query, a third of `search po exact`'s time at a million)."""
     backend = backend_as()
-    if backend.store.is_sqlite:
-        pytest.skip("PostgreSQL's round trips")
     holder = backend.customer_add(CustomerAdd(name="Holder", partner="Acme")).customer_id
     lic = backend.license_add(
         LicenseAdd(partner="Acme", purchase_order="PO-1", type=LicenseType.CORE, devices=1)
@@ -333,6 +338,7 @@ def test_postgresql_queries_send_their_statements_and_nothing_else(
     assert sent["Execute"] == len(seen), (sent, seen)
 
 
+@postgres_only
 def test_an_idle_postgresql_connection_is_pinged_and_replaced_when_closed(
     acme: Cli, backend_as: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -345,8 +351,6 @@ def test_an_idle_postgresql_connection_is_pinged_and_replaced_when_closed(
     from licensectl.store import engine as engine_module
 
     backend = backend_as()
-    if backend.store.is_sqlite:
-        pytest.skip("PostgreSQL's pooled connections")
 
     def close_from_the_server() -> None:
         """End the pooled connection's server process (and wait until it has)."""
