@@ -39,9 +39,7 @@ def keys_in(s: Session, column: Any, keys: Collection[int | None]) -> Any:
     prepared once by the driver and the server, and nothing is rendered per key (an
     `IN` of 100 customers' keys was 100 parameters, each rendered and cast anew at every
     execution, and a new statement for every new count)."""
-    if s.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(keys), type_=ARRAY(Integer)))
-    return column.in_(keys)
+    return _keys_param(column, None, _is_pg(s), list(keys))
 
 
 #: `Session.info`'s key for the names of the partners read in that session.
@@ -275,12 +273,13 @@ def _is_pg(s: Session) -> bool:
     return s.get_bind().dialect.name == "postgresql"
 
 
-def _keys_param(column: Any, name: str, pg: bool) -> Any:
-    """`column IN (:name)` for a list of integer keys bound at execution: one array
-    parameter on PostgreSQL (`keys_in`), an expanding one on SQLite."""
+def _keys_param(column: Any, name: str | None, pg: bool, keys: list[Any] | None = None) -> Any:
+    """`column IN (:name)` for a list of integer keys, given now (`keys_in`) or bound at
+    each execution of a statement built once: one array parameter on PostgreSQL, an
+    expanding one on SQLite."""
     if pg:
-        return column == any_(bindparam(name, type_=ARRAY(Integer)))
-    return column.in_(bindparam(name, expanding=True))
+        return column == any_(bindparam(name, keys, type_=ARRAY(Integer)))
+    return column.in_(bindparam(name, keys, expanding=True))
 
 
 @functools.cache

@@ -42,7 +42,13 @@ from licensectl.service.convert import (
     named_select,
     one_public,
 )
-from licensectl.service.lookup import Lookups, check_page, scoped_licenses
+from licensectl.service.lookup import (
+    Lookups,
+    check_page,
+    scope_params,
+    scoped_customers_bound,
+    scoped_licenses,
+)
 from licensectl.store.search_index import PG_SEARCHED, TRIGRAM, fts_phrase, like_contains
 
 if TYPE_CHECKING:
@@ -176,10 +182,7 @@ class LicenseOps(Lookups):
                 params["after"] = self._customer(s, page.after, partner=None).id
             if limit is not None:
                 params["limit"] = limit + 1
-            if scope.partner_id is not None:
-                params["scope_partner"] = scope.partner_id
-            if scope.customer_pk is not None:
-                params["scope_customer"] = scope.customer_pk
+            params.update(scope_params(scope))
             mode = self._search_mode(s)
             # FTS5's query syntax ends a string at a NUL: such a needle scans.
             fts = mode == "fts5 trigram" and len(needle) >= TRIGRAM and "\x00" not in needle
@@ -240,10 +243,9 @@ def _customer_search(*, pg_trgm: bool, fts: bool, params: frozenset[str]) -> Any
             "SELECT rowid FROM customer_fts WHERE customer_fts MATCH :phrase"
         ).columns(column("rowid", Integer))
         stmt = stmt.where(c.id.in_(candidates))
-    if "scope_partner" in params:
-        stmt = stmt.where(c.partner_id == bindparam("scope_partner"))
-    if "scope_customer" in params:
-        stmt = stmt.where(c.id == bindparam("scope_customer"))
+    stmt = scoped_customers_bound(
+        stmt, partner="scope_partner" in params, customer="scope_customer" in params
+    )
     if "after" in params:
         stmt = stmt.where(c.id > bindparam("after"))
     stmt = stmt.order_by(c.id)

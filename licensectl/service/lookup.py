@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, tuple_
+from sqlalchemy import and_, bindparam, tuple_
 from sqlmodel import Session, col, select
 
 from licensectl import domain
@@ -358,10 +358,30 @@ def scoped_licenses(stmt: Any, scope: Scope) -> Any:
 
 
 def scoped_customers(stmt: Any, scope: Scope) -> Any:
-    if scope.partner_id is not None:
-        stmt = stmt.where(Customer.partner_id == scope.partner_id)
-    if scope.customer_pk is not None:
-        stmt = stmt.where(col(Customer.id) == scope.customer_pk)
+    return _scoped_customers(stmt, partner=scope.partner_id, customer=scope.customer_pk)
+
+
+def scoped_customers_bound(stmt: Any, *, partner: bool, customer: bool) -> Any:
+    """`scoped_customers` for a statement built once and run for any principal: the
+    scope's keys are parameters, whose values `scope_params` gives at each execution."""
+    return _scoped_customers(
+        stmt,
+        partner=bindparam("scope_partner") if partner else None,
+        customer=bindparam("scope_customer") if customer else None,
+    )
+
+
+def scope_params(scope: Scope) -> dict[str, int]:
+    """The parameters of a `scoped_customers_bound` statement for this scope."""
+    params = {"scope_partner": scope.partner_id, "scope_customer": scope.customer_pk}
+    return {name: key for name, key in params.items() if key is not None}
+
+
+def _scoped_customers(stmt: Any, *, partner: Any, customer: Any) -> Any:
+    if partner is not None:
+        stmt = stmt.where(Customer.partner_id == partner)
+    if customer is not None:
+        stmt = stmt.where(col(Customer.id) == customer)
     return stmt
 
 
